@@ -1,0 +1,1 @@
+//! The command line: local CA commands mirroring `aws acm-pca`, `crds` and `run`.

@@ -1,0 +1,1 @@
+//! The CA lifecycle controller for PrivateCA and ClusterPrivateCA.

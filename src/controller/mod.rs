@@ -1,0 +1,7 @@
+//! The two controllers (CAs, CertificateRequests) and what they share.
+
+pub mod ca;
+pub mod context;
+pub mod request;
+
+pub use context::Context;

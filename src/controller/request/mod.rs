@@ -1,0 +1,1 @@
+//! The controller that signs cert-manager CertificateRequests.

@@ -1,0 +1,3 @@
+//! privateca-issuer binary.
+
+fn main() {}
