@@ -27,7 +27,10 @@ impl Metrics {
         let registry = Registry::new();
         let ca_labels = ["ca_kind", "ca_namespace", "ca_name"];
         let certificates_issued = IntCounterVec::new(
-            Opts::new("privateca_issuer_certificates_issued_total", "Certificates issued."),
+            Opts::new(
+                "privateca_issuer_certificates_issued_total",
+                "Certificates issued.",
+            ),
             &["ca_kind", "ca_namespace", "ca_name", "template"],
         )?;
         let signing_duration = HistogramVec::new(
@@ -35,7 +38,9 @@ impl Metrics {
                 "privateca_issuer_signing_duration_seconds",
                 "Time to verify a CSR and sign its certificate.",
             )
-            .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0]),
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+            ]),
             &["ca_kind"],
         )?;
         let request_outcomes = IntCounterVec::new(
@@ -46,7 +51,10 @@ impl Metrics {
             &["outcome"],
         )?;
         let reconcile_errors = IntCounterVec::new(
-            Opts::new("privateca_issuer_reconcile_errors_total", "Reconcile errors."),
+            Opts::new(
+                "privateca_issuer_reconcile_errors_total",
+                "Reconcile errors.",
+            ),
             &["controller", "error"],
         )?;
         let ca_not_after = IntGaugeVec::new(
@@ -57,7 +65,10 @@ impl Metrics {
             &ca_labels,
         )?;
         let ca_ready = IntGaugeVec::new(
-            Opts::new("privateca_issuer_ca_ready", "1 while the CA is Ready, else 0."),
+            Opts::new(
+                "privateca_issuer_ca_ready",
+                "1 while the CA is Ready, else 0.",
+            ),
             &ca_labels,
         )?;
         registry.register(Box::new(certificates_issued.clone()))?;

@@ -8,7 +8,7 @@ pub use certificate_request::{
     CertificateRequestStatus, IssuerRef,
 };
 pub use private_ca::{
-    CaState, CaStatus, CaSpec, CaSubject, CaType, ClusterPrivateCA, ParentKind, ParentRef,
+    CaSpec, CaState, CaStatus, CaSubject, CaType, ClusterPrivateCA, ParentKind, ParentRef,
     PrivateCA, UsageMode,
 };
 

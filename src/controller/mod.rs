@@ -1,6 +1,7 @@
 //! The two controllers (CAs, CertificateRequests) and what they share.
 
 pub mod ca;
+pub mod ca_secret;
 pub mod context;
 pub mod request;
 

@@ -79,7 +79,10 @@ impl KeyAlgorithm {
 
     /// True for the RSA key algorithms.
     pub fn is_rsa(self) -> bool {
-        matches!(self, KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096)
+        matches!(
+            self,
+            KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096
+        )
     }
 
     /// The signing algorithm used when none is given: SHA-256 for RSA and P-256,

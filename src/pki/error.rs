@@ -49,7 +49,10 @@ pub struct Error {
 impl Error {
     /// Creates an error of `kind` with a message that names the bad value and the fix.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into() }
+        Self {
+            kind,
+            message: message.into(),
+        }
     }
 
     /// Shorthand for [`ErrorKind::MalformedCsr`].

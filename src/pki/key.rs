@@ -51,6 +51,8 @@ impl CaKey {
 
 impl fmt::Debug for CaKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CaKey").field("algorithm", &self.algorithm).finish_non_exhaustive()
+        f.debug_struct("CaKey")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
     }
 }
