@@ -7,4 +7,5 @@ pub mod controller;
 pub mod crdgen;
 pub mod metrics;
 pub mod pki;
+pub mod rbac;
 pub mod run;

@@ -26,12 +26,28 @@ use crate::pki::{KeyAlgorithm, SigningAlgorithm, Validity};
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {
+        "rule": "(has(self.type) && self.type == 'Subordinate') || !has(self.parentRef)",
+        "message": "parentRef is only valid with type Subordinate; set type: Subordinate or remove parentRef",
+    },
+    {
+        "rule": "(has(self.type) && self.type == 'Subordinate') || !has(self.pathLength)",
+        "message": "pathLength is only valid with type Subordinate; set type: Subordinate or remove pathLength",
+    },
+]))]
 pub struct CaSpec {
     /// Root or Subordinate.
     #[serde(default, rename = "type")]
+    #[schemars(extend("x-kubernetes-validations" = [
+        {"rule": "self == oldSelf", "message": "type is immutable; create a new CA instead"},
+    ]))]
     pub type_: CaType,
     /// Algorithm and size of the CA key.
     #[serde(default = "default_key_algorithm")]
+    #[schemars(extend("x-kubernetes-validations" = [
+        {"rule": "self == oldSelf", "message": "keyAlgorithm is immutable; create a new CA instead"},
+    ]))]
     pub key_algorithm: KeyAlgorithm,
     /// Signature algorithm; defaults from the key (SHA-256 for RSA and P-256,
     /// SHA-384 for P-384, SHA-512 for P-521).
@@ -45,12 +61,17 @@ pub struct CaSpec {
     /// Secret that holds the CA (`tls.crt`, `tls.key`, `ca.crt`, `chain.crt`);
     /// defaults to `<name>-ca`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 253),
+        pattern(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    )]
     pub secret_name: Option<String>,
     /// Parent CA in the cluster that signs this subordinate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_ref: Option<ParentRef>,
     /// pathLenConstraint of a subordinate, 0 to 3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 3))]
     pub path_length: Option<u8>,
     /// GeneralPurpose, or ShortLivedCertificate (at most 7 days per certificate).
     #[serde(default)]
@@ -68,6 +89,16 @@ pub struct CaSpec {
     /// How far notBefore is set before issuance, as a Go duration; `1m` by default,
     /// at most `1h`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(max = 32),
+        pattern(r"^(0|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$"),
+        extend("x-kubernetes-validations" = [
+            {
+                "rule": "duration(self) <= duration('1h')",
+                "message": "notBeforeBackdate must be at most 1h",
+            },
+        ]),
+    )]
     pub not_before_backdate: Option<String>,
 }
 
@@ -126,6 +157,12 @@ pub enum UsageMode {
 /// Subject fields of a CA certificate.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [
+    {
+        "rule": "has(self.commonName) || has(self.organization) || has(self.organizationalUnit) || has(self.country) || has(self.state) || has(self.locality)",
+        "message": "subject must set at least one of commonName, organization, organizationalUnit, country, state, locality",
+    },
+]))]
 pub struct CaSubject {
     /// CN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -138,6 +175,7 @@ pub struct CaSubject {
     pub organizational_unit: Option<String>,
     /// C, two letters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(r"^[A-Za-z]{2}$"))]
     pub country: Option<String>,
     /// ST.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -153,6 +191,7 @@ pub struct ParentRef {
     /// PrivateCA (same namespace only) or ClusterPrivateCA.
     pub kind: ParentKind,
     /// Name of the parent.
+    #[schemars(length(min = 1, max = 253))]
     pub name: String,
 }
 
