@@ -4,7 +4,7 @@
 //! rule grants a verb or resource that no entry here justifies, or misses one.
 
 /// Where a call's objects live, and so which kind of role grants it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Scope {
     /// Any namespace or cluster-scoped objects: granted by a ClusterRole.
     Cluster,
