@@ -748,3 +748,37 @@ fn kustomize_matches_chart_rbac() {
         sorted_rules(&Manifest::render_chart(&[]))
     );
 }
+
+#[test]
+fn dockerfile_matches_ci_and_chart() {
+    let read = |file: &str| {
+        std::fs::read_to_string(repo_root().join(file))
+            .unwrap_or_else(|error| panic!("cannot read {file}: {error}"))
+    };
+    let dockerfile = read("Dockerfile");
+    let ci = read(".ci/run");
+    let build = "cargo build --release --locked";
+    assert!(
+        dockerfile.contains(build),
+        "the Dockerfile builds with `{build}`"
+    );
+    assert!(
+        ci.lines().any(|line| line.trim() == build),
+        ".ci/run runs `{build}`"
+    );
+
+    // The chart's runAsUser must be the image's user, or runAsNonRoot checks a different UID.
+    assert!(dockerfile.lines().any(|line| line == "USER 65532:65532"));
+    assert!(dockerfile.contains("FROM gcr.io/distroless/cc-debian12:nonroot"));
+    assert!(
+        dockerfile
+            .lines()
+            .any(|line| line == r#"ENTRYPOINT ["privateca-issuer"]"#)
+    );
+    assert!(dockerfile.lines().any(|line| line == r#"CMD ["run"]"#));
+    let values = read("charts/privateca-issuer/values.yaml");
+    assert!(values.contains("  runAsUser: 65532\n"));
+
+    let dockerignore = read(".dockerignore");
+    assert!(dockerignore.lines().any(|line| line == "target/"));
+}
