@@ -1,8 +1,8 @@
 //! Generation of the CustomResourceDefinition YAML from the Rust types.
 //!
-//! kube derives most of the schema; the functions here add what the derive cannot
-//! express: the spec schema of `ClusterPrivateCA` is copied from `PrivateCA` so the
-//! two cannot drift, and a few rules that live on types outside `crate::api`.
+//! kube derives most of the schema. The functions here add what the derive cannot
+//! express: they copy the spec schema of `PrivateCA` into `ClusterPrivateCA`, so the
+//! two cannot drift, and add rules for types outside `crate::api`.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     CustomResourceDefinition, JSONSchemaProps, ValidationRule,
@@ -15,7 +15,7 @@ use crate::api::{ClusterPrivateCA, PrivateCA};
 pub const HEADER: &str =
     "# Generated from the Rust types by `privateca-issuer crds`; do not edit by hand.\n";
 
-/// The CRDs of PrivateCA and ClusterPrivateCA as one multi-document YAML string.
+/// Renders the CRDs of PrivateCA and ClusterPrivateCA as one multi-document YAML string.
 pub fn crds_yaml() -> String {
     let mut out = String::from(HEADER);
     for crd in crds() {
@@ -25,7 +25,8 @@ pub fn crds_yaml() -> String {
     out
 }
 
-/// The CRDs of PrivateCA and ClusterPrivateCA, in that order, with the schema fixes applied.
+/// Generates the CRDs of PrivateCA and ClusterPrivateCA, in that order, with the schema
+/// fixes applied.
 pub fn crds() -> [CustomResourceDefinition; 2] {
     let mut namespaced = PrivateCA::crd();
     let mut cluster = ClusterPrivateCA::crd();
@@ -131,7 +132,7 @@ mod tests {
     #[test]
     fn derived_cluster_spec_has_same_properties() {
         // crds() replaces the derived ClusterPrivateCA spec schema; this checks that the
-        // flatten derive itself still sees every CaSpec field with the same schema.
+        // flatten derive itself still produces every CaSpec field with the same schema.
         let mut namespaced = PrivateCA::crd();
         let mut cluster = ClusterPrivateCA::crd();
         let namespaced_spec = property(root_schema(&mut namespaced), "spec").clone();

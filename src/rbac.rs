@@ -3,7 +3,7 @@
 //! The Helm chart grants exactly these calls, and its test fails when a rendered
 //! rule grants a verb or resource that no entry here justifies, or misses one.
 
-/// Where a call's objects live, and so which kind of role grants it.
+/// Location of a call's objects, which decides the kind of role that grants it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Scope {
     /// Any namespace or cluster-scoped objects: granted by a ClusterRole.
@@ -21,9 +21,9 @@ pub struct ApiCall {
     pub resource: &'static str,
     /// Verbs, as RBAC names them.
     pub verbs: &'static [&'static str],
-    /// Which kind of role grants the call.
+    /// Kind of role that grants the call.
     pub scope: Scope,
-    /// Why the controller makes the call.
+    /// Reason the controller makes the call.
     pub reason: &'static str,
 }
 

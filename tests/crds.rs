@@ -60,7 +60,7 @@ fn crd_name(document: &str) -> String {
         .to_string()
 }
 
-/// The chart template for one generated CRD document.
+/// Builds the chart template for one generated CRD document.
 fn chart_template(document: &str) -> String {
     let mut out = String::new();
     for line in CHART_GATE_OPEN {

@@ -24,7 +24,7 @@ fn samples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(SAMPLES_DIR)
 }
 
-/// Every sample except the kustomization, sorted by file name.
+/// Reads every sample except the kustomization, sorted by file name.
 fn samples() -> Vec<Sample> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(samples_dir())
         .expect("read config/samples")
