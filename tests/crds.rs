@@ -10,6 +10,7 @@ use privateca_issuer::crdgen;
 use serde_json::{Value, json};
 
 const CRDS_FILE: &str = "crds/privateca.issuer.dev.yaml";
+const KUSTOMIZE_CRDS_FILE: &str = "config/crd/privateca.issuer.dev.yaml";
 const CHART_CRDS_DIR: &str = "charts/privateca-issuer/templates/crds";
 
 /// Lines the chart adds to each generated CRD document: the `crds.enabled` gate,
@@ -126,7 +127,22 @@ fn committed_crds_match_generator() {
         committed == generated,
         "{CRDS_FILE} differs from the generated CRDs; regenerate it with \
          `cargo run -- crds > {CRDS_FILE}` (or UPDATE_CRDS=1 cargo test --test crds, \
-         which also rewrites the chart's copies)"
+         which also rewrites the copies in config/ and the chart)"
+    );
+}
+
+#[test]
+fn kustomize_crds_match_generator() {
+    let generated = crdgen::crds_yaml();
+    let path = repo_path(KUSTOMIZE_CRDS_FILE);
+    if updating() {
+        std::fs::write(&path, &generated).expect("write the kustomize CRD copy");
+    }
+    let committed = read(&path);
+    assert!(
+        committed == generated,
+        "{KUSTOMIZE_CRDS_FILE} differs from the generated CRDs; regenerate it with \
+         UPDATE_CRDS=1 cargo test --test crds"
     );
 }
 
