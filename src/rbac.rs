@@ -86,6 +86,10 @@ pub const API_CALLS: &[ApiCall] = &[
         reason: "watch CA Secrets, selected by label; RBAC cannot restrict a rule by label, \
                  so the grant covers every Secret",
     },
+    // NOTE: an issuance record owned by its CertificateRequest must not set
+    // blockOwnerDeletion: clusters with the OwnerReferencesPermissionEnforcement
+    // admission plugin then also require update on certificaterequests/finalizers,
+    // which this list does not grant.
     ApiCall {
         group: "",
         resource: "secrets",
