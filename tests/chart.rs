@@ -17,6 +17,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::ResourceExt;
 use privateca_issuer::crdgen;
 use privateca_issuer::rbac::{self, API_CALLS, Scope};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -145,26 +146,73 @@ impl Manifest {
         all.remove(0)
     }
 
+    /// Parses every document of `kind` into `T` and checks that no field was dropped.
+    fn assert_typed<T: DeserializeOwned + Serialize>(&self, kind: &str) {
+        for document in self.raw(kind) {
+            let typed: T = serde_json::from_value(document.clone())
+                .unwrap_or_else(|error| panic!("a rendered {kind} does not parse: {error}"));
+            let reserialized =
+                serde_json::to_value(&typed).expect("a k8s-openapi object serializes");
+            let name = document["metadata"]["name"].as_str().unwrap_or_default();
+            assert_fields_kept(&format!("{kind} {name}"), "", document, &reserialized);
+        }
+    }
+
     /// Parses every document into its k8s-openapi type, so no document goes unchecked.
     fn assert_all_typed(&self) {
         for (kind, _) in self.kinds() {
             match kind.as_str() {
-                "Namespace" => drop(self.all::<Namespace>(&kind)),
-                "ServiceAccount" => drop(self.all::<ServiceAccount>(&kind)),
-                "ClusterRole" => drop(self.all::<ClusterRole>(&kind)),
-                "ClusterRoleBinding" => drop(self.all::<ClusterRoleBinding>(&kind)),
-                "Role" => drop(self.all::<Role>(&kind)),
-                "RoleBinding" => drop(self.all::<RoleBinding>(&kind)),
-                "Deployment" => drop(self.all::<Deployment>(&kind)),
-                "Service" => drop(self.all::<Service>(&kind)),
-                "PodDisruptionBudget" => drop(self.all::<PodDisruptionBudget>(&kind)),
-                "NetworkPolicy" => drop(self.all::<NetworkPolicy>(&kind)),
-                "CustomResourceDefinition" => drop(self.all::<CustomResourceDefinition>(&kind)),
+                "Namespace" => self.assert_typed::<Namespace>(&kind),
+                "ServiceAccount" => self.assert_typed::<ServiceAccount>(&kind),
+                "ClusterRole" => self.assert_typed::<ClusterRole>(&kind),
+                "ClusterRoleBinding" => self.assert_typed::<ClusterRoleBinding>(&kind),
+                "Role" => self.assert_typed::<Role>(&kind),
+                "RoleBinding" => self.assert_typed::<RoleBinding>(&kind),
+                "Deployment" => self.assert_typed::<Deployment>(&kind),
+                "Service" => self.assert_typed::<Service>(&kind),
+                "PodDisruptionBudget" => self.assert_typed::<PodDisruptionBudget>(&kind),
+                "NetworkPolicy" => self.assert_typed::<NetworkPolicy>(&kind),
+                "CustomResourceDefinition" => self.assert_typed::<CustomResourceDefinition>(&kind),
                 // No k8s-openapi type; checked field by field in servicemonitor_renders.
                 "ServiceMonitor" => {}
                 other => panic!("unexpected kind {other} in the rendered manifest"),
             }
         }
+    }
+}
+
+/// Asserts that every field of `written` is in `parsed` with the same value, so a
+/// misspelt or unknown field, which serde would skip, fails the test.
+fn assert_fields_kept(object: &str, path: &str, written: &Value, parsed: &Value) {
+    match (written, parsed) {
+        (Value::Object(written), Value::Object(parsed)) => {
+            for (key, value) in written {
+                let field = format!("{path}.{key}");
+                let parsed_value = parsed
+                    .get(key)
+                    .unwrap_or_else(|| panic!("{object}: {field} is not a field of the type"));
+                assert_fields_kept(object, &field, value, parsed_value);
+            }
+        }
+        (Value::Array(written), Value::Array(parsed)) => {
+            assert_eq!(
+                written.len(),
+                parsed.len(),
+                "{object}: {path} changed length"
+            );
+            for (index, (value, parsed_value)) in written.iter().zip(parsed).enumerate() {
+                assert_fields_kept(object, &format!("{path}[{index}]"), value, parsed_value);
+            }
+        }
+        // kustomize writes 3.0 as 3, and k8s-openapi reads both into an f64.
+        (Value::Number(written), Value::Number(parsed)) => {
+            assert_eq!(
+                written.as_f64(),
+                parsed.as_f64(),
+                "{object}: {path} changed when parsed"
+            )
+        }
+        _ => assert_eq!(written, parsed, "{object}: {path} changed when parsed"),
     }
 }
 
