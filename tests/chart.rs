@@ -830,3 +830,46 @@ fn dockerfile_matches_ci_and_chart() {
     let dockerignore = read(".dockerignore");
     assert!(dockerignore.lines().any(|line| line == "target/"));
 }
+
+#[test]
+fn values_all_documented() {
+    // Every value carries a helm-docs `# --` comment. A key without one must be
+    // a plain mapping whose own keys are documented; the children of a
+    // documented mapping, such as securityContext, are covered by its comment.
+    let values = std::fs::read_to_string(repo_root().join(CHART).join("values.yaml"))
+        .expect("read values.yaml");
+    let mut comment_block: Vec<&str> = Vec::new();
+    let mut covered_below: Option<usize> = None;
+    for (number, line) in values.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if trimmed.is_empty() {
+            comment_block.clear();
+            continue;
+        }
+        if covered_below.is_some_and(|parent| indent > parent) {
+            continue;
+        }
+        covered_below = None;
+        if trimmed.starts_with('#') {
+            comment_block.push(trimmed);
+            continue;
+        }
+        let (key, value) = trimmed
+            .split_once(':')
+            .unwrap_or_else(|| panic!("values.yaml:{}: not a key: {line}", number + 1));
+        let documented = comment_block
+            .first()
+            .is_some_and(|first| first.starts_with("# -- "));
+        comment_block.clear();
+        if documented {
+            covered_below = Some(indent);
+        } else {
+            assert!(
+                value.trim().is_empty(),
+                "values.yaml:{}: {key} has no `# --` comment",
+                number + 1
+            );
+        }
+    }
+}
