@@ -4,11 +4,14 @@
 # Multi-arch: docker buildx build --platform linux/amd64,linux/arm64 -t <repo>:<tag> --push .
 
 # The build stage runs the same cargo command as the build check in .ci/run.
+# Each platform of a multi-arch build gets its own target cache, because the
+# platforms build in parallel and the release binary has the same path in both.
 FROM rust:1-bookworm AS build
+ARG TARGETPLATFORM
 WORKDIR /src
 COPY . .
-RUN --mount=type=cache,target=/usr/local/cargo/registry \
-    --mount=type=cache,target=/src/target \
+RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
+    --mount=type=cache,target=/src/target,id=privateca-issuer-target-${TARGETPLATFORM} \
     cargo build --release --locked \
     && cp target/release/privateca-issuer /privateca-issuer
 
