@@ -2,6 +2,9 @@
 #
 # Build:      docker build -t privateca-issuer:dev .
 # Multi-arch: docker buildx build --platform linux/amd64,linux/arm64 -t <repo>:<tag> --push .
+#
+# NOTE: CI has no Docker engine, so it checks this file's text (tests/chart.rs) and
+# runs the same cargo build, but never builds the image itself.
 
 # The build stage runs the same cargo command as the build check in .ci/run.
 # Each platform of a multi-arch build gets its own target cache, because the
