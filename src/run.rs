@@ -214,7 +214,7 @@ async fn run_as_leader(
     controllers: impl std::future::Future<Output = anyhow::Result<()>>,
     health: &Health,
 ) -> anyhow::Result<()> {
-    let mut controllers = std::pin::pin!(controllers);
+    let mut controllers = Box::pin(controllers);
     tokio::select! {
         result = &mut controllers => {
             leadership.release().await?;

@@ -57,7 +57,14 @@ mod tests {
     #[test]
     fn ready_keeps_transition_time_when_status_unchanged() {
         let first = ready_condition(&[], true, "CAActive", "ok", Some(1), at(100));
-        let second = ready_condition(&[first.clone()], true, "CAActive", "ok", Some(2), at(200));
+        let second = ready_condition(
+            std::slice::from_ref(&first),
+            true,
+            "CAActive",
+            "ok",
+            Some(2),
+            at(200),
+        );
         assert_eq!(second.last_transition_time, first.last_transition_time);
         assert_eq!(second.observed_generation, Some(2));
     }
@@ -66,7 +73,7 @@ mod tests {
     fn ready_moves_transition_time_when_status_flips() {
         let first = ready_condition(&[], true, "CAActive", "ok", Some(1), at(100));
         let second = ready_condition(
-            &[first.clone()],
+            std::slice::from_ref(&first),
             false,
             "CADisabled",
             "off",

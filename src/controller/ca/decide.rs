@@ -109,7 +109,7 @@ pub enum ParentInput {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SecretWrite {
     /// Create the Secret; it must not exist yet.
-    Create(Secret),
+    Create(Box<Secret>),
     /// Set these entries and the CA label on the existing Secret.
     Update(BTreeMap<String, String>),
     /// Add the CA label to the existing Secret.
@@ -748,11 +748,11 @@ fn write_for(
 ) -> SecretWrite {
     match secret {
         Some(_) => SecretWrite::Update(data),
-        None => SecretWrite::Create(ca_secret::new_ca_secret(
+        None => SecretWrite::Create(Box::new(ca_secret::new_ca_secret(
             ca.secret_namespace,
             ca.secret_name,
             data,
-        )),
+        ))),
     }
 }
 

@@ -204,7 +204,7 @@ async fn write_secret(
                 field_manager: Some(FIELD_MANAGER.to_string()),
                 ..Default::default()
             };
-            return match api.create(&params, &secret).await {
+            return match api.create(&params, secret.as_ref()).await {
                 Ok(_) => {
                     info!(namespace, name, "created CA Secret");
                     Ok(true)
