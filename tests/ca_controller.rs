@@ -158,7 +158,7 @@ fn event_reasons(decision: &Decision) -> Vec<&'static str> {
     decision.events.iter().map(|event| event.reason).collect()
 }
 
-/// A root CA certificate and its key, both PEM, made with rcgen.
+/// Makes a root CA certificate and its key with rcgen, both PEM.
 fn rcgen_root(common_name: &str) -> (String, String) {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
     let key = KeyPair::generate().expect("rcgen generates a key");

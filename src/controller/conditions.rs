@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 /// Type of the condition that is True only while a resource can be used.
 pub const READY: &str = "Ready";
 
-/// Converts an instant to the Kubernetes `Time` type; instants outside the range
-/// that `Time` holds become the Unix epoch.
+/// Converts an instant to the Kubernetes `Time` type, truncated to seconds. An
+/// instant outside the range of `Time` becomes the Unix epoch.
 pub fn to_time(instant: OffsetDateTime) -> Time {
     let seconds = instant.unix_timestamp();
     Time(Timestamp::from_second(seconds).unwrap_or(Timestamp::UNIX_EPOCH))

@@ -17,8 +17,8 @@ use crate::controller::ca_secret::{
 };
 use crate::controller::conditions;
 use crate::pki::{
-    self, CaInfo, CaKey, CertificateAuthority, Clock, ExpiryPolicy, IssueRequest, SigningAlgorithm,
-    SubjectName, Template, Validity, ValidityType,
+    self, CaInfo, CaKey, CertificateAuthority, Clock, ExpiryPolicy, IssueRequest,
+    IssuedCertificate, SigningAlgorithm, SubjectName, Template, Validity, ValidityType,
 };
 
 /// Lifetime of a root CA certificate when `spec.validity` is not set.
@@ -34,7 +34,7 @@ pub const DEFAULT_SUBORDINATE_VALIDITY: Validity = Validity {
 /// How far before the signing time a subordinate certificate's notBefore is set,
 /// the same backdate the engine gives a root.
 pub const CA_BACKDATE: time::Duration = time::Duration::minutes(60);
-/// Longest wait between two reconciles of a CA that nothing else triggers.
+/// Maximum wait between two reconciles of a CA that nothing else triggers.
 pub const RESYNC: Duration = Duration::from_secs(60 * 60);
 /// Wait between two checks of a parent that is not Active yet.
 pub const PARENT_POLL: Duration = Duration::from_secs(30);
@@ -84,7 +84,7 @@ pub struct CaView<'a> {
     pub secret_name: &'a str,
 }
 
-/// What the reconcile found about the parent named by `spec.parentRef`.
+/// Result of looking up the parent named by `spec.parentRef`.
 #[derive(Debug)]
 pub enum ParentInput {
     /// The spec names no parent, or the parent was not looked up.
@@ -201,8 +201,9 @@ impl Outcome {
 
 /// Decides the next status of a CA and the writes that lead there.
 ///
-/// Fails only when the engine fails for a reason that is not the input's fault
-/// (key generation, signing); a bad spec or Secret ends in the Failed state.
+/// A bad spec or Secret ends in the Failed state. An error is returned only
+/// when the engine fails for a reason that is not the input's fault, such as
+/// key generation, so the reconcile retries.
 pub fn decide(
     ca: &CaView<'_>,
     secret: Option<&Secret>,
@@ -303,7 +304,7 @@ fn decide_created(
     }
 }
 
-/// A CA that has no certificate on record yet.
+/// Decides for a CA that has no certificate on record yet.
 fn decide_new(
     ca: &CaView<'_>,
     secret: Option<&Secret>,
@@ -470,30 +471,17 @@ fn sign_with_parent(
 ) -> Result<Outcome, pki::Error> {
     let spec = ca.spec;
     let path_len = spec.path_length.unwrap_or(0);
-    if let Some(parent_path_len) = parent.info().path_len
-        && path_len >= parent_path_len
-    {
-        let fix = match parent_path_len {
-            0 => "the parent cannot sign CA certificates; choose a parent with a larger pathLen"
-                .to_string(),
-            limit => format!("set spec.pathLength to {} or less", limit - 1),
-        };
-        return Ok(Outcome::failed(
-            "PathLenExceeded",
-            format!(
-                "spec.pathLength {path_len} is not below the pathLen {parent_path_len} of parent \
-                 {parent_name}; {fix}"
-            ),
-        ));
+    if let Err(outcome) = check_path_len(path_len, parent, parent_name) {
+        return Ok(outcome);
     }
+
     let key = match existing_key {
         Some(key) => key,
         None => CaKey::generate(spec.key_algorithm)?,
     };
-    let subject = subject_name(&spec.subject);
     let csr = CertificateAuthority::subordinate_csr(
         &key,
-        &subject,
+        &subject_name(&spec.subject),
         signing_algorithm(spec, key.algorithm()),
     )?;
     let now = clock.now();
@@ -515,7 +503,6 @@ fn sign_with_parent(
         not_after,
         expiry_policy: ExpiryPolicy::Cap,
     };
-    let template = request.template;
     let issued = match parent.issue(&request, false, clock) {
         Ok(issued) => issued,
         Err(error) if error.kind() == pki::ErrorKind::Internal => return Err(error),
@@ -526,17 +513,16 @@ fn sign_with_parent(
             ));
         }
     };
+
     let certificate = issued.certificate_pem();
     let chain = issued.certificate_chain_pem();
     let key_pem = key.to_pkcs8_pem();
-    let authority = match CertificateAuthority::import(&certificate, key, Some(&chain)) {
-        Ok(authority) => authority,
-        Err(error) => {
-            return Err(pki::Error::internal(format!(
+    let authority =
+        CertificateAuthority::import(&certificate, key, Some(&chain)).map_err(|error| {
+            pki::Error::internal(format!(
                 "the certificate signed by parent {parent_name} does not import: {error}"
-            )));
-        }
-    };
+            ))
+        })?;
     let data = BTreeMap::from([
         (CERTIFICATE_KEY.to_string(), certificate),
         (PRIVATE_KEY_KEY.to_string(), key_pem),
@@ -545,6 +531,39 @@ fn sign_with_parent(
         (CSR_KEY.to_string(), csr),
     ]);
     let info = authority.info().clone();
+    let event = signed_event(&info, &issued, parent_name);
+    let write = write_for(ca, secret, data);
+    Ok(usable(ca, info, Some(write), Some(event), now))
+}
+
+/// Checks that the parent's pathLenConstraint leaves room for a CA with `path_len`.
+fn check_path_len(
+    path_len: u8,
+    parent: &CertificateAuthority,
+    parent_name: &str,
+) -> Result<(), Outcome> {
+    let Some(parent_path_len) = parent.info().path_len else {
+        return Ok(());
+    };
+    if path_len < parent_path_len {
+        return Ok(());
+    }
+    let fix = match parent_path_len {
+        0 => "the parent cannot sign CA certificates, so choose a parent with a larger pathLen"
+            .to_string(),
+        limit => format!("set spec.pathLength to {} or less", limit - 1),
+    };
+    Err(Outcome::failed(
+        "PathLenExceeded",
+        format!(
+            "spec.pathLength {path_len} is not below the pathLen {parent_path_len} of parent \
+             {parent_name}; {fix}"
+        ),
+    ))
+}
+
+/// Builds the CASigned Event, naming the template and any shortened notAfter.
+fn signed_event(info: &CaInfo, issued: &IssuedCertificate, parent_name: &str) -> CaEvent {
     let capped = issued
         .capped
         .as_ref()
@@ -556,25 +575,18 @@ fn sign_with_parent(
             )
         })
         .unwrap_or_default();
-    let event = CaEvent {
+    CaEvent {
         type_: EventType::Normal,
         reason: reason::SIGNED,
         note: format!(
             "parent {parent_name} signed CA {} serial {} with {}{capped}",
-            info.subject, info.serial, template
+            info.subject, info.serial, issued.template
         ),
-    };
-    Ok(usable(
-        ca,
-        info,
-        Some(write_for(ca, secret, data)),
-        Some(event),
-        now,
-    ))
+    }
 }
 
-/// A subordinate signed outside the cluster: keep its key in the Secret and
-/// publish the CSR until the user writes the certificate.
+/// Keeps the key of a subordinate signed outside the cluster in its Secret and
+/// publishes the CSR until the user writes the certificate.
 fn pending(
     ca: &CaView<'_>,
     secret: Option<&Secret>,
@@ -629,7 +641,7 @@ fn pending(
     })
 }
 
-/// The state of a CA whose certificate is loaded: Expired, Disabled or Active.
+/// Picks the state of a CA whose certificate is loaded: Expired, Disabled or Active.
 fn usable(
     ca: &CaView<'_>,
     info: CaInfo,
@@ -740,7 +752,7 @@ fn finish(
     }
 }
 
-/// A Create for a Secret that does not exist yet, else an Update of the entries.
+/// Chooses a Create for a Secret that does not exist yet, else an Update of the entries.
 fn write_for(
     ca: &CaView<'_>,
     secret: Option<&Secret>,
@@ -756,13 +768,13 @@ fn write_for(
     }
 }
 
-/// The spec's signing algorithm, or the default for the key.
+/// Returns the spec's signing algorithm, or the default for the key.
 fn signing_algorithm(spec: &CaSpec, key_algorithm: pki::KeyAlgorithm) -> SigningAlgorithm {
     spec.signing_algorithm
         .unwrap_or_else(|| key_algorithm.default_signing_algorithm())
 }
 
-/// The engine's subject from the CRD's; blank fields count as unset.
+/// Converts the CRD's subject to the engine's. Blank fields count as unset.
 pub fn subject_name(subject: &CaSubject) -> SubjectName {
     let field = |value: &Option<String>| {
         value

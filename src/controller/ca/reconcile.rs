@@ -12,7 +12,7 @@ use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, Recorder};
 use serde_json::json;
-use tracing::{debug, info, warn};
+use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::decide::{self, CaView, Decision, ParentInput, SecretWrite};
 use super::error::{Error, Result};
@@ -25,7 +25,7 @@ use crate::controller::ca_secret::{self, CA_SECRET_LABEL, CA_SECRET_LABEL_VALUE}
 pub const FIELD_MANAGER: &str = "privateca-issuer";
 /// First retry delay after a failed reconcile.
 pub const BACKOFF_BASE: Duration = Duration::from_secs(5);
-/// Longest retry delay after repeated failures.
+/// Maximum retry delay after repeated failures.
 pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
 
 /// State of the CA controller: the shared context and the retry counters.
@@ -84,8 +84,19 @@ fn object_key<K: CaObject>(ca: &K) -> String {
     )
 }
 
-/// Reconciles one CA of either kind.
+/// Reconciles one CA of either kind, inside a span that names it.
 pub async fn reconcile<K: CaObject>(ca: Arc<K>, ctx: Arc<CaContext>) -> Result<Action> {
+    let span = info_span!(
+        "reconcile",
+        kind = K::KIND.as_str(),
+        namespace = ca.namespace().unwrap_or_default(),
+        name = ca.name_any(),
+        uid = ca.uid().unwrap_or_default(),
+    );
+    reconcile_in_span(ca, ctx).instrument(span).await
+}
+
+async fn reconcile_in_span<K: CaObject>(ca: Arc<K>, ctx: Arc<CaContext>) -> Result<Action> {
     let shared = &ctx.shared;
     let name = ca
         .meta()
@@ -173,7 +184,7 @@ pub fn error_policy<K: CaObject>(ca: Arc<K>, error: &Error, ctx: Arc<CaContext>)
     Action::requeue(delay)
 }
 
-/// The sources of an error, outermost first, joined by `: `.
+/// Joins the sources of an error, outermost first, with `: `.
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut causes = Vec::new();
     let mut source = error.source();
@@ -274,6 +285,7 @@ async fn publish_events<K: CaObject>(ca: &K, shared: &Context, decision: &Decisi
     let recorder = Recorder::new(shared.client.clone(), shared.reporter.clone());
     let reference = ca.object_ref(&());
     for event in &decision.events {
+        info!(reason = event.reason, note = %event.note, "CA event");
         let published = recorder
             .publish(
                 &Event {
