@@ -101,4 +101,71 @@ mod tests {
         assert_eq!(address.ok(), "0.0.0.0:8080".parse().ok());
         assert!(parse_bind_address("--metrics-bind-address", "8080").is_err());
     }
+
+    /// Sends one HTTP/1.1 GET to `router` on a loopback port and returns the
+    /// status line and body.
+    pub(crate) async fn get(router: Router, path: &str) -> (String, String) {
+        use std::io::{Read, Write};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|error| panic!("binding loopback failed: {error}"));
+        let address = listener
+            .local_addr()
+            .unwrap_or_else(|error| panic!("local address: {error}"));
+        let server = tokio::spawn(async move { axum::serve(listener, router).await });
+        let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        // tokio's io-util feature is off, so the client side uses blocking std I/O.
+        let response = tokio::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(address)
+                .unwrap_or_else(|error| panic!("connecting failed: {error}"));
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(1)))
+                .unwrap_or_else(|error| panic!("setting timeout failed: {error}"));
+            stream
+                .write_all(request.as_bytes())
+                .unwrap_or_else(|error| panic!("writing request failed: {error}"));
+            let mut response = String::new();
+            stream
+                .read_to_string(&mut response)
+                .unwrap_or_else(|error| panic!("reading response failed: {error}"));
+            response
+        })
+        .await
+        .unwrap_or_else(|error| panic!("client task failed: {error}"));
+        server.abort();
+        let status = response.lines().next().unwrap_or_default().to_string();
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    #[tokio::test]
+    async fn readyz_follows_health() {
+        let health = Health::default();
+        let (status, _) = get(router(health.clone()), "/readyz").await;
+        assert_eq!(status, "HTTP/1.1 503 Service Unavailable");
+        health.mark_synced();
+        let (status, _) = get(router(health.clone()), "/readyz").await;
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        let (status, _) = get(router(health), "/healthz").await;
+        assert_eq!(status, "HTTP/1.1 200 OK");
+    }
+
+    #[tokio::test]
+    async fn metrics_endpoint_serves_ca_gauges() {
+        let metrics = crate::metrics::Metrics::new()
+            .unwrap_or_else(|error| panic!("registering metrics failed: {error}"));
+        metrics
+            .ca_ready
+            .with_label_values(&["PrivateCA", "default", "root"])
+            .set(1);
+        let (status, body) = get(crate::metrics::router(metrics), "/metrics").await;
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        assert!(
+            body.contains(r#"privateca_issuer_ca_ready{ca_kind="PrivateCA",ca_name="root",ca_namespace="default"} 1"#),
+            "{body}"
+        );
+    }
 }

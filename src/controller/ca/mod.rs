@@ -198,3 +198,92 @@ fn children_of<K: CaObject>(
         .map(|child| ObjectRef::from_obj(child.as_ref()))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::runtime::reflector;
+
+    fn private_ca(namespace: &str, name: &str, extra_spec: &str) -> PrivateCA {
+        let yaml = format!(
+            "apiVersion: privateca.issuer.dev/v1alpha1\nkind: PrivateCA\n\
+             metadata:\n  name: {name}\n  namespace: {namespace}\n\
+             spec:\n  subject:\n    commonName: {name}\n{extra_spec}"
+        );
+        serde_yaml::from_str(&yaml).unwrap_or_else(|error| panic!("test YAML: {error}"))
+    }
+
+    fn store_of(cas: Vec<PrivateCA>) -> Store<PrivateCA> {
+        let (store, mut writer) = reflector::store();
+        for ca in cas {
+            writer.apply_watcher_event(&watcher::Event::Apply(ca));
+        }
+        store
+    }
+
+    fn names(refs: Vec<ObjectRef<PrivateCA>>) -> Vec<String> {
+        let mut names: Vec<String> = refs.into_iter().map(|r| r.name).collect();
+        names.sort();
+        names
+    }
+
+    fn secret(namespace: &str, name: &str) -> Secret {
+        Secret {
+            metadata: kube::api::ObjectMeta {
+                name: Some(name.to_string()),
+                namespace: Some(namespace.to_string()),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn secret_maps_to_cas_naming_it() {
+        let store = store_of(vec![
+            private_ca("a", "root", ""),
+            private_ca("a", "custom", "  secretName: shared\n"),
+            private_ca("b", "root", ""),
+        ]);
+        let found = cas_naming_secret(&store, &secret("a", "root-ca"));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].namespace.as_deref(), Some("a"));
+        assert_eq!(
+            names(cas_naming_secret(&store, &secret("a", "shared"))),
+            vec!["custom"]
+        );
+        assert!(cas_naming_secret(&store, &secret("c", "root-ca")).is_empty());
+    }
+
+    #[test]
+    fn parent_maps_to_children() {
+        let child = "  type: Subordinate\n  parentRef:\n    kind: PrivateCA\n    name: root\n";
+        let cluster_child =
+            "  type: Subordinate\n  parentRef:\n    kind: ClusterPrivateCA\n    name: root\n";
+        let store = store_of(vec![
+            private_ca("a", "root", ""),
+            private_ca("a", "issuing", child),
+            private_ca("b", "other", child),
+            private_ca("a", "from-cluster", cluster_child),
+        ]);
+        let same_namespace = |ca: &PrivateCA| ca.namespace().as_deref() == Some("a");
+        assert_eq!(
+            names(children_of(
+                &store,
+                ParentKind::PrivateCA,
+                "root",
+                same_namespace
+            )),
+            vec!["issuing"]
+        );
+        assert_eq!(
+            names(children_of(
+                &store,
+                ParentKind::ClusterPrivateCA,
+                "root",
+                |_| true
+            )),
+            vec!["from-cluster"]
+        );
+    }
+}
