@@ -762,43 +762,48 @@ fn get_secret(secret: Option<Secret>) -> Step {
 }
 
 fn patch_status(expected: CaState, expected_reason: &'static str) -> Step {
-    step(
-        "patch status",
-        Method::PATCH,
-        STATUS_PATH,
-        move |parts, body| {
-            let query = parts.uri.query().unwrap_or_default();
-            assert!(query.contains("fieldManager=privateca-issuer"), "{query}");
-            assert!(query.contains("force=true"), "{query}");
-            let content_type = parts
-                .headers
-                .get(http::header::CONTENT_TYPE)
-                .and_then(|value| value.to_str().ok())
-                .unwrap_or_default();
-            assert_eq!(content_type, "application/apply-patch+yaml");
-            let status: CaStatus =
-                serde_json::from_value(body["status"].clone()).expect("status patch parses");
-            assert_eq!(status.state, Some(expected), "{body}");
-            assert_eq!(ready(&status).1, expected_reason);
-            assert!(!body.to_string().contains("PRIVATE KEY"));
-            let mut ca = serde_json::to_value(root_ca()).expect("CA serializes");
-            ca["status"] = body["status"].clone();
-            (200, ca)
-        },
-    )
+    let base = serde_json::to_value(root_ca()).expect("CA serializes");
+    patch_status_at(STATUS_PATH, base, expected, expected_reason)
+}
+
+fn patch_status_at(
+    path: &str,
+    base: Value,
+    expected: CaState,
+    expected_reason: &'static str,
+) -> Step {
+    step("patch status", Method::PATCH, path, move |parts, body| {
+        let query = parts.uri.query().unwrap_or_default();
+        assert!(query.contains("fieldManager=privateca-issuer"), "{query}");
+        assert!(query.contains("force=true"), "{query}");
+        let content_type = parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default();
+        assert_eq!(content_type, "application/apply-patch+yaml");
+        assert_eq!(body["kind"], base["kind"]);
+        let status: CaStatus =
+            serde_json::from_value(body["status"].clone()).expect("status patch parses");
+        assert_eq!(status.state, Some(expected), "{body}");
+        assert_eq!(ready(&status).1, expected_reason);
+        assert!(!body.to_string().contains("PRIVATE KEY"));
+        let mut object = base;
+        object["status"] = body["status"].clone();
+        (200, object)
+    })
+}
+
+fn event_at(path: &'static str, expected_reason: &'static str) -> Step {
+    step("publish Event", Method::POST, path, move |_, body| {
+        assert_eq!(body["reason"], expected_reason, "{body}");
+        assert!(!body.to_string().contains("PRIVATE KEY"));
+        (201, body.clone())
+    })
 }
 
 fn event(expected_reason: &'static str) -> Step {
-    step(
-        "publish Event",
-        Method::POST,
-        EVENTS_PATH,
-        move |_, body| {
-            assert_eq!(body["reason"], expected_reason, "{body}");
-            assert!(!body.to_string().contains("PRIVATE KEY"));
-            (201, body.clone())
-        },
-    )
+    event_at(EVENTS_PATH, expected_reason)
 }
 
 async fn serve(mut handle: Handle, steps: Vec<Step>) {
@@ -829,8 +834,8 @@ async fn serve(mut handle: Handle, steps: Vec<Step>) {
 
 /// Runs one reconcile against the scripted steps; fails after 1 s if the
 /// requests do not match the script.
-async fn scenario(
-    ca: PrivateCA,
+async fn scenario<K: CaObject>(
+    ca: K,
     at: OffsetDateTime,
     steps: Vec<Step>,
 ) -> (Result<Action, ca::Error>, Metrics) {
@@ -1071,4 +1076,56 @@ async fn reconcile_api_error_is_retried() {
     let (result, _) = scenario(root_ca(), NOW, steps).await;
     let error = result.expect_err("a 500 fails the reconcile");
     assert_eq!(error.metric_label(), "kube");
+}
+
+#[tokio::test]
+async fn reconcile_cluster_root_in_resource_namespace() {
+    let ca: ClusterPrivateCA = serde_yaml::from_str(
+        r#"
+apiVersion: privateca.issuer.dev/v1alpha1
+kind: ClusterPrivateCA
+metadata:
+  name: cluster-root
+  uid: 0b7f1d2e-0000-4000-8000-000000000003
+  generation: 1
+spec:
+  subject:
+    commonName: Cluster Root
+"#,
+    )
+    .expect("test ClusterPrivateCA YAML is valid");
+    let base = serde_json::to_value(&ca).expect("CA serializes");
+    let steps = vec![
+        step(
+            "get Secret",
+            Method::GET,
+            "/api/v1/namespaces/cert-manager/secrets/cluster-root-ca",
+            |_, _| not_found(),
+        ),
+        step(
+            "create Secret",
+            Method::POST,
+            "/api/v1/namespaces/cert-manager/secrets",
+            |_, body| {
+                assert_eq!(body["metadata"]["namespace"], "cert-manager");
+                assert_eq!(body["metadata"]["labels"][CA_SECRET_LABEL], "true");
+                (201, body.clone())
+            },
+        ),
+        patch_status_at(
+            "/apis/privateca.issuer.dev/v1alpha1/clusterprivatecas/cluster-root/status",
+            base,
+            CaState::Active,
+            "Active",
+        ),
+        // Events about cluster-scoped objects go to the default namespace.
+        event_at(EVENTS_PATH, reason::CREATED),
+    ];
+    let (result, metrics) = scenario(ca, NOW, steps).await;
+    assert!(result.is_ok(), "{result:?}");
+    let ready = metrics
+        .ca_ready
+        .with_label_values(&["ClusterPrivateCA", "", "cluster-root"])
+        .get();
+    assert_eq!(ready, 1);
 }

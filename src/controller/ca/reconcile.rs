@@ -28,18 +28,23 @@ pub const BACKOFF_BASE: Duration = Duration::from_secs(5);
 /// Maximum retry delay after repeated failures.
 pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
 
-/// State of the CA controller: the shared context and the retry counters.
+/// State of the CA controller: the shared context, the Event recorder and the
+/// retry counters.
 pub struct CaContext {
     /// State shared with the other controller.
     pub shared: Arc<Context>,
+    /// One recorder for all CAs, so a repeated Event is counted in a series.
+    recorder: Recorder,
     backoff: Backoff,
 }
 
 impl CaContext {
     /// Wraps the shared context.
     pub fn new(shared: Arc<Context>) -> Self {
+        let recorder = Recorder::new(shared.client.clone(), shared.reporter.clone());
         Self {
             shared,
+            recorder,
             backoff: Backoff::default(),
         }
     }
@@ -143,7 +148,7 @@ async fn reconcile_in_span<K: CaObject>(ca: Arc<K>, ctx: Arc<CaContext>) -> Resu
     if ca.ca_status() != Some(&decision.status) {
         patch_status(ca.as_ref(), shared.client.clone(), &name, &decision).await?;
     }
-    publish_events(ca.as_ref(), shared, &decision).await;
+    publish_events(ca.as_ref(), &ctx.recorder, &decision).await;
     record_metrics(ca.as_ref(), shared, &decision);
     ctx.backoff.reset(&object_key(ca.as_ref()));
     Ok(Action::requeue(decision.requeue_after))
@@ -278,11 +283,7 @@ async fn patch_status<K: CaObject>(
 
 /// Publishes the decided Events. A failed publish is logged and otherwise
 /// ignored, because the status already records the state.
-async fn publish_events<K: CaObject>(ca: &K, shared: &Context, decision: &Decision) {
-    if decision.events.is_empty() {
-        return;
-    }
-    let recorder = Recorder::new(shared.client.clone(), shared.reporter.clone());
+async fn publish_events<K: CaObject>(ca: &K, recorder: &Recorder, decision: &Decision) {
     let reference = ca.object_ref(&());
     for event in &decision.events {
         info!(reason = event.reason, note = %event.note, "CA event");
