@@ -356,6 +356,20 @@ fn decide_import_key_mismatch() {
 }
 
 #[test]
+fn decide_import_type_mismatch() {
+    let (certificate, key) = rcgen_root("Imported Root");
+    let stored = secret(
+        "issuing-ca",
+        &[("tls.crt", &certificate), ("tls.key", &key)],
+        true,
+    );
+    let decision = decide_now(&subordinate_ca(None), Some(&stored), ParentInput::NotNamed);
+    assert_eq!(decision.status.state, Some(CaState::Failed));
+    assert_eq!(ready(&decision.status).1, "TypeMismatch");
+    assert!(decision.secret.is_none());
+}
+
+#[test]
 fn decide_subordinate_waits_for_parent() {
     let ca = subordinate_ca(Some("root"));
     let decision = decide_now(

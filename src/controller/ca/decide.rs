@@ -300,8 +300,27 @@ fn decide_created(
                 authority.info().serial
             ),
         ),
-        Ok(authority) => usable(ca, authority.info().clone(), None, None, now),
+        Ok(authority) => match check_type(ca, authority.info()) {
+            Err(outcome) => outcome,
+            Ok(()) => usable(ca, authority.info().clone(), None, None, now),
+        },
     }
+}
+
+/// Checks that a root is self-signed and a subordinate is not.
+fn check_type(ca: &CaView<'_>, info: &CaInfo) -> Result<(), Outcome> {
+    let message = match (ca.spec.type_, info.is_root) {
+        (CaType::Root, false) => {
+            "spec.type is Root but tls.crt is not self-signed; \
+                                  set type: Subordinate or write a self-signed certificate"
+        }
+        (CaType::Subordinate, true) => {
+            "spec.type is Subordinate but tls.crt is self-signed; \
+                                        set type: Root or write the subordinate certificate"
+        }
+        _ => return Ok(()),
+    };
+    Err(Outcome::failed("TypeMismatch", message.to_string()))
 }
 
 /// Decides for a CA that has no certificate on record yet.
@@ -382,6 +401,9 @@ fn import(ca: &CaView<'_>, secret: &Secret, now: OffsetDateTime) -> Outcome {
     match ca_secret::import_authority(secret) {
         Err(ImportFailure { reason, message }) => Outcome::failed(reason, message),
         Ok(authority) => {
+            if let Err(outcome) = check_type(ca, authority.info()) {
+                return outcome;
+            }
             let info = authority.info().clone();
             let event = CaEvent {
                 type_: EventType::Normal,
