@@ -725,12 +725,16 @@ fn decide_empty_subject_is_invalid() {
 
 type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>;
 
+/// Builds the response to one request from its head and JSON body: a status
+/// code and a JSON body.
+type Responder = Box<dyn FnOnce(&http::request::Parts, &Value) -> (u16, Value) + Send>;
+
 /// One expected API request and the response to send.
 struct Step {
     name: &'static str,
     method: Method,
     path: String,
-    respond: Box<dyn FnOnce(&http::request::Parts, &Value) -> (u16, Value) + Send>,
+    respond: Responder,
 }
 
 fn step(

@@ -300,15 +300,15 @@ fn decide_created(
                 authority.info().serial
             ),
         ),
-        Ok(authority) => match check_type(ca, authority.info()) {
-            Err(outcome) => outcome,
-            Ok(()) => usable(ca, authority.info().clone(), None, None, now),
+        Ok(authority) => match type_mismatch(ca, authority.info()) {
+            Some(outcome) => outcome,
+            None => usable(ca, authority.info().clone(), None, None, now),
         },
     }
 }
 
-/// Checks that a root is self-signed and a subordinate is not.
-fn check_type(ca: &CaView<'_>, info: &CaInfo) -> Result<(), Outcome> {
+/// Returns the Failed outcome when a Root is not self-signed or a Subordinate is.
+fn type_mismatch(ca: &CaView<'_>, info: &CaInfo) -> Option<Outcome> {
     let message = match (ca.spec.type_, info.is_root) {
         (CaType::Root, false) => {
             "spec.type is Root but tls.crt is not self-signed; \
@@ -318,9 +318,9 @@ fn check_type(ca: &CaView<'_>, info: &CaInfo) -> Result<(), Outcome> {
             "spec.type is Subordinate but tls.crt is self-signed; \
                                         set type: Root or write the subordinate certificate"
         }
-        _ => return Ok(()),
+        _ => return None,
     };
-    Err(Outcome::failed("TypeMismatch", message.to_string()))
+    Some(Outcome::failed("TypeMismatch", message.to_string()))
 }
 
 /// Decides for a CA that has no certificate on record yet.
@@ -401,7 +401,7 @@ fn import(ca: &CaView<'_>, secret: &Secret, now: OffsetDateTime) -> Outcome {
     match ca_secret::import_authority(secret) {
         Err(ImportFailure { reason, message }) => Outcome::failed(reason, message),
         Ok(authority) => {
-            if let Err(outcome) = check_type(ca, authority.info()) {
+            if let Some(outcome) = type_mismatch(ca, authority.info()) {
                 return outcome;
             }
             let info = authority.info().clone();
@@ -493,7 +493,7 @@ fn sign_with_parent(
 ) -> Result<Outcome, pki::Error> {
     let spec = ca.spec;
     let path_len = spec.path_length.unwrap_or(0);
-    if let Err(outcome) = check_path_len(path_len, parent, parent_name) {
+    if let Some(outcome) = path_len_exceeded(path_len, parent, parent_name) {
         return Ok(outcome);
     }
 
@@ -558,24 +558,23 @@ fn sign_with_parent(
     Ok(usable(ca, info, Some(write), Some(event), now))
 }
 
-/// Checks that the parent's pathLenConstraint leaves room for a CA with `path_len`.
-fn check_path_len(
+/// Returns the Failed outcome when the parent's pathLenConstraint leaves no room
+/// for a CA with `path_len`.
+fn path_len_exceeded(
     path_len: u8,
     parent: &CertificateAuthority,
     parent_name: &str,
-) -> Result<(), Outcome> {
-    let Some(parent_path_len) = parent.info().path_len else {
-        return Ok(());
-    };
+) -> Option<Outcome> {
+    let parent_path_len = parent.info().path_len?;
     if path_len < parent_path_len {
-        return Ok(());
+        return None;
     }
     let fix = match parent_path_len {
         0 => "the parent cannot sign CA certificates, so choose a parent with a larger pathLen"
             .to_string(),
         limit => format!("set spec.pathLength to {} or less", limit - 1),
     };
-    Err(Outcome::failed(
+    Some(Outcome::failed(
         "PathLenExceeded",
         format!(
             "spec.pathLength {path_len} is not below the pathLen {parent_path_len} of parent \
