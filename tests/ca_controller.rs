@@ -1147,3 +1147,119 @@ spec:
         .get();
     assert_eq!(ready, 1);
 }
+
+#[tokio::test]
+async fn reconcile_signs_with_active_parent() {
+    let (parent_decision, parent_secret) = created_root();
+    let parent = with_status(root_ca(), &parent_decision.status);
+    let parent_json = serde_json::to_value(&parent).expect("parent serializes");
+    let child = subordinate_ca(Some("root"));
+    let child_json = serde_json::to_value(&child).expect("child serializes");
+    let parent_certificate = entry(&parent_secret, "tls.crt");
+    let steps = vec![
+        step(
+            "get Secret",
+            Method::GET,
+            "/api/v1/namespaces/default/secrets/issuing-ca",
+            |_, _| not_found(),
+        ),
+        step(
+            "get parent",
+            Method::GET,
+            "/apis/privateca.issuer.dev/v1alpha1/namespaces/default/privatecas/root",
+            move |_, _| (200, parent_json),
+        ),
+        get_secret(Some(parent_secret)),
+        step(
+            "create Secret",
+            Method::POST,
+            "/api/v1/namespaces/default/secrets",
+            move |_, body| {
+                let signed: Secret =
+                    serde_json::from_value(body.clone()).expect("Secret body parses");
+                assert_eq!(
+                    entry(&signed, "chain.crt").trim(),
+                    parent_certificate.trim()
+                );
+                assert_eq!(entry(&signed, "ca.crt").trim(), parent_certificate.trim());
+                assert!(entry(&signed, "tls.crt").contains("BEGIN CERTIFICATE"));
+                (201, body.clone())
+            },
+        ),
+        patch_status_at(
+            "/apis/privateca.issuer.dev/v1alpha1/namespaces/default/privatecas/issuing/status",
+            child_json,
+            CaState::Active,
+            "Active",
+        ),
+        event(reason::SIGNED),
+    ];
+    let (result, _) = scenario(child, NOW, steps).await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
+async fn reconcile_publishes_pending_csr() {
+    let child = subordinate_ca(None);
+    let child_json = serde_json::to_value(&child).expect("child serializes");
+    let steps = vec![
+        step(
+            "get Secret",
+            Method::GET,
+            "/api/v1/namespaces/default/secrets/issuing-ca",
+            |_, _| not_found(),
+        ),
+        step(
+            "create Secret",
+            Method::POST,
+            "/api/v1/namespaces/default/secrets",
+            |_, body| {
+                let pending: Secret =
+                    serde_json::from_value(body.clone()).expect("Secret body parses");
+                assert_eq!(pending.type_.as_deref(), Some("kubernetes.io/tls"));
+                assert_eq!(entry(&pending, "tls.crt"), "");
+                assert!(entry(&pending, "tls.key").contains("PRIVATE KEY"));
+                assert!(entry(&pending, "tls.csr").contains("CERTIFICATE REQUEST"));
+                (201, body.clone())
+            },
+        ),
+        patch_status_at(
+            "/apis/privateca.issuer.dev/v1alpha1/namespaces/default/privatecas/issuing/status",
+            child_json,
+            CaState::PendingCertificate,
+            "PendingCertificate",
+        ),
+        event(reason::PENDING_CERTIFICATE),
+    ];
+    let (result, _) = scenario(child, NOW, steps).await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
+async fn error_policy_backs_off_exponentially() {
+    let (service, _handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let metrics = Metrics::new().expect("metrics register");
+    let context = Context {
+        client: kube::Client::new(service, "default"),
+        metrics: metrics.clone(),
+        clock: Arc::new(clock()),
+        cluster_resource_namespace: "cert-manager".to_string(),
+        reporter: Reporter::from("privateca-issuer"),
+    };
+    let context = Arc::new(CaContext::new(Arc::new(context)));
+    let ca = Arc::new(root_ca());
+    let error = ca::Error::MissingMetadata { field: "name" };
+    let delays: Vec<Action> = (0..8)
+        .map(|_| ca::error_policy(ca.clone(), &error, context.clone()))
+        .collect();
+    let expected: Vec<Action> = [5, 10, 20, 40, 80, 160, 300, 300]
+        .into_iter()
+        .map(|seconds| Action::requeue(Duration::from_secs(seconds)))
+        .collect();
+    assert_eq!(delays, expected);
+    let errors = metrics
+        .reconcile_errors
+        .with_label_values(&["ca", "metadata"])
+        .get();
+    assert_eq!(errors, 8);
+}
