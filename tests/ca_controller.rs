@@ -1263,3 +1263,55 @@ async fn error_policy_backs_off_exponentially() {
         .get();
     assert_eq!(errors, 8);
 }
+
+/// Answers every list with an empty list and holds every watch open.
+async fn empty_cluster(mut handle: Handle) {
+    let mut open_watches = Vec::new();
+    while let Some((request, send)) = handle.next_request().await {
+        let query = request.uri().query().unwrap_or_default().to_string();
+        if query.contains("watch=true") {
+            open_watches.push(send);
+            continue;
+        }
+        assert_eq!(request.method(), Method::GET, "{}", request.uri());
+        let list = json!({"apiVersion": "v1", "kind": "List",
+                          "metadata": {"resourceVersion": "1"}, "items": []});
+        let response = Response::builder()
+            .status(200)
+            .body(Body::from(
+                serde_json::to_vec(&list).expect("list serializes"),
+            ))
+            .expect("response builds");
+        send.send_response(response);
+    }
+}
+
+#[tokio::test]
+async fn run_syncs_then_stops_on_shutdown() {
+    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let server = tokio::spawn(empty_cluster(handle));
+    let context = Context {
+        client: kube::Client::new(service, "default"),
+        metrics: Metrics::new().expect("metrics register"),
+        clock: Arc::new(clock()),
+        cluster_resource_namespace: "cert-manager".to_string(),
+        reporter: Reporter::from("privateca-issuer"),
+    };
+    let health = privateca_issuer::health::Health::default();
+    let (trigger, shutdown) = privateca_issuer::shutdown::channel();
+    let running = tokio::spawn(ca::run(Arc::new(context), shutdown, health.clone()));
+
+    let synced = tokio::time::timeout(Duration::from_secs(1), async {
+        while !health.is_ready() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(synced.is_ok(), "caches did not sync within 1 s");
+
+    trigger.trigger();
+    let stopped = tokio::time::timeout(Duration::from_secs(1), running).await;
+    let result = stopped.expect("controllers stopped within 1 s of shutdown");
+    assert!(matches!(result, Ok(Ok(()))), "{result:?}");
+    server.abort();
+}
