@@ -33,7 +33,7 @@ pub struct RunArgs {
     /// Address of the /healthz and /readyz endpoints, HOST:PORT or :PORT.
     #[arg(long, default_value = ":8081")]
     pub health_probe_bind_address: String,
-    /// Namespace that holds the Secrets of ClusterPrivateCAs; defaults to POD_NAMESPACE.
+    /// Namespace of the Secrets of ClusterPrivateCAs; defaults to POD_NAMESPACE.
     #[arg(long)]
     pub cluster_resource_namespace: Option<String>,
     /// Log format; the level comes from RUST_LOG (default info).

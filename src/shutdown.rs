@@ -35,8 +35,8 @@ impl Shutdown {
         *self.receiver.borrow()
     }
 
-    /// A future that resolves once shutdown starts, or when the trigger is dropped.
-    /// It is `Send + Sync + Clone`, as kube-runtime's graceful shutdown requires.
+    /// Returns a future that resolves once shutdown starts or the trigger is
+    /// dropped. It is `Send + Sync + Clone`, as kube-runtime's graceful shutdown requires.
     pub fn wait(&self) -> Shared<BoxFuture<'static, ()>> {
         let mut receiver = self.receiver.clone();
         async move {

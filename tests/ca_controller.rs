@@ -229,7 +229,7 @@ fn active_parent(authority: CertificateAuthority) -> ParentInput {
     }
 }
 
-/// A root created by the controller: its decision and its Secret.
+/// Creates a root through `decide` and returns the decision and its Secret.
 fn created_root() -> (Decision, Secret) {
     let decision = decide_now(&root_ca(), None, ParentInput::NotNamed);
     let secret = created(&decision);
@@ -1264,7 +1264,7 @@ async fn error_policy_backs_off_exponentially() {
     assert_eq!(errors, 8);
 }
 
-/// Answers every list with an empty list and holds every watch open.
+/// Responds to every list with an empty list and keeps every watch open.
 async fn empty_cluster(mut handle: Handle) {
     let mut open_watches = Vec::new();
     while let Some((request, send)) = handle.next_request().await {

@@ -69,13 +69,13 @@ pub const CA_SECRET_LABEL_VALUE: &str = "true";
 /// Type of every CA Secret the controller creates.
 pub const SECRET_TYPE_TLS: &str = "kubernetes.io/tls";
 
-/// Why a Secret could not be imported as a CA.
+/// Cause of a failed import of a Secret as a CA.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportFailure {
     /// Stable reason for conditions and Events: `InvalidKey`, `KeyMismatch` or
     /// `InvalidCertificate`.
     pub reason: &'static str,
-    /// What is wrong and how to fix it.
+    /// Description of the problem and its fix.
     pub message: String,
 }
 
@@ -155,7 +155,7 @@ pub fn import_authority(secret: &Secret) -> Result<CertificateAuthority, ImportF
     }
 }
 
-/// The DER SubjectPublicKeyInfo of the first certificate in `pem`.
+/// Extracts the DER SubjectPublicKeyInfo of the first certificate in `pem`.
 fn certificate_public_key(pem: &str) -> Option<Vec<u8>> {
     let (_, block) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).ok()?;
     let certificate = block.parse_x509().ok()?;

@@ -240,6 +240,7 @@ fn check_spec(ca: &CaView<'_>) -> Result<(), (&'static str, String)> {
             "spec.pathLength {path_length} is out of range; use 0 to 3"
         ));
     }
+
     let Some(parent) = &spec.parent_ref else {
         return Ok(());
     };
@@ -435,6 +436,7 @@ fn create_root(
     if let Err(error) = signing_algorithm.check_key(key_algorithm) {
         return Ok(Outcome::failed("InvalidSpec", error.message().to_string()));
     }
+
     let authority = match existing_key {
         Some(key) => CertificateAuthority::create_root_with_key(
             key,
@@ -456,6 +458,7 @@ fn create_root(
         Err(error) if error.kind() == pki::ErrorKind::Internal => return Err(error),
         Err(error) => return Ok(Outcome::failed("InvalidSpec", error.to_string())),
     };
+
     let certificate = authority.certificate_pem();
     let data = BTreeMap::from([
         (CERTIFICATE_KEY.to_string(), certificate.clone()),
@@ -737,6 +740,7 @@ fn finish(
         failure_reason: (outcome.state == CaState::Failed).then(|| outcome.message.clone()),
         ..previous.clone()
     };
+
     let not_after = outcome.info.as_ref().map(|info| info.not_after);
     if let Some(info) = &outcome.info {
         status.serial_number = Some(info.serial.to_hex());
@@ -744,6 +748,7 @@ fn finish(
         status.not_before = Some(rfc3339(info.not_before));
         status.not_after = Some(rfc3339(info.not_after));
     }
+
     let previous_reason = conditions::find_ready(&previous.conditions).map(|c| c.reason.as_str());
     let changed =
         previous.state != status.state || previous_reason != Some(outcome.condition_reason);
@@ -760,6 +765,7 @@ fn finish(
             note: outcome.message.clone(),
         });
     }
+
     let secret_write = outcome.secret.or_else(|| match secret {
         Some(existing) if !ca_secret::is_labelled(existing) => Some(SecretWrite::Label),
         _ => None,

@@ -10,7 +10,7 @@ pub enum Error {
     /// A call to the API server failed.
     #[error("{action} failed")]
     Kube {
-        /// What the controller was doing, such as `get Secret default/root-ca`.
+        /// Operation that failed, such as `get Secret default/root-ca`.
         action: String,
         /// The client error.
         #[source]
@@ -19,7 +19,7 @@ pub enum Error {
     /// The engine failed for a reason that is not the input's fault.
     #[error("{action} failed")]
     Engine {
-        /// What the engine was doing, such as `create root key`.
+        /// Operation that failed, such as `create root key`.
         action: String,
         /// The engine error.
         #[source]

@@ -1,4 +1,4 @@
-//! What the controller needs from the two CA kinds, so one reconcile serves both.
+//! The interface over the two CA kinds, so one reconcile serves both.
 
 use std::fmt::Debug;
 
@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::api::{CaSpec, CaStatus, ClusterPrivateCA, ParentKind, PrivateCA};
 
-/// Which of the two CA kinds an object is.
+/// Kind of a CA object: namespaced or cluster-scoped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaKind {
     /// A namespaced `PrivateCA`.
@@ -18,7 +18,7 @@ pub enum CaKind {
 }
 
 impl CaKind {
-    /// The Kubernetes kind name.
+    /// Returns the Kubernetes kind name.
     pub fn as_str(self) -> &'static str {
         match self {
             CaKind::PrivateCA => "PrivateCA",
@@ -43,17 +43,17 @@ pub trait CaObject:
     /// The kind of this type.
     const KIND: CaKind;
 
-    /// The shared spec.
+    /// Returns the shared spec.
     fn ca_spec(&self) -> &CaSpec;
 
-    /// The status, if the controller wrote one.
+    /// Returns the status, if the controller wrote one.
     fn ca_status(&self) -> Option<&CaStatus>;
 
-    /// The API for objects of this kind that `namespace` scopes; cluster-scoped
-    /// kinds ignore it.
+    /// Builds the API for objects of this kind in `namespace`, or in all
+    /// namespaces when it is `None`. Cluster-scoped kinds ignore it.
     fn api(client: Client, namespace: Option<&str>) -> Api<Self>;
 
-    /// Namespace of the object's Secret.
+    /// Returns the namespace of the object's Secret.
     fn secret_namespace<'a>(&'a self, cluster_resource_namespace: &'a str) -> Option<&'a str>;
 }
 
@@ -100,7 +100,7 @@ impl CaObject for ClusterPrivateCA {
     }
 }
 
-/// Name of the Secret of `ca`.
+/// Returns the name of the Secret of `ca`.
 pub fn ca_secret_name<K: CaObject>(ca: &K) -> String {
     crate::controller::ca_secret::secret_name(&ca.name_any(), ca.ca_spec().secret_name.as_deref())
 }

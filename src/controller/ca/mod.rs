@@ -86,7 +86,7 @@ fn log_result<K, E, W>(
     }
 }
 
-/// The watch on CA Secrets: only those with [`CA_SECRET_LABEL`].
+/// Builds the watch config for CA Secrets: only those with [`CA_SECRET_LABEL`].
 fn secret_watch() -> watcher::Config {
     watcher::Config::default().labels(CA_SECRET_LABEL)
 }
@@ -162,8 +162,8 @@ fn cluster_controller(ctx: &Context) -> Controller<ClusterPrivateCA> {
         )
 }
 
-/// The CAs in `store` whose Secret is `secret`. For a ClusterPrivateCA the
-/// watch already limits Secrets to the cluster resource namespace.
+/// Finds the CAs in `store` whose Secret is `secret`. For a ClusterPrivateCA
+/// the watch already limits Secrets to the cluster resource namespace.
 fn cas_naming_secret<K: CaObject>(store: &Store<K>, secret: &Secret) -> Vec<ObjectRef<K>> {
     let name = secret.name_any();
     let namespace = secret.namespace();
@@ -176,8 +176,8 @@ fn cas_naming_secret<K: CaObject>(store: &Store<K>, secret: &Secret) -> Vec<Obje
         .collect()
 }
 
-/// The CAs in `store` whose parentRef names `parent_kind`/`parent_name` and that
-/// pass `same_scope`.
+/// Finds the CAs in `store` whose parentRef names `parent_kind`/`parent_name`
+/// and that pass `same_scope`.
 fn children_of<K: CaObject>(
     store: &Store<K>,
     parent_kind: ParentKind,

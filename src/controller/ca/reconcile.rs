@@ -113,9 +113,11 @@ async fn reconcile_in_span<K: CaObject>(ca: Arc<K>, ctx: Arc<CaContext>) -> Resu
         .ok_or(Error::MissingMetadata { field: "namespace" })?
         .to_string();
     let secret_name = ca_secret_name(ca.as_ref());
+
     let secrets: Api<Secret> = Api::namespaced(shared.client.clone(), &secret_namespace);
     let secret = get_secret(&secrets, &secret_namespace, &secret_name).await?;
     let parent = load_parent(ca.as_ref(), shared).await?;
+
     let view = CaView {
         kind: K::KIND,
         name: &name,
@@ -125,26 +127,11 @@ async fn reconcile_in_span<K: CaObject>(ca: Arc<K>, ctx: Arc<CaContext>) -> Resu
         secret_namespace: &secret_namespace,
         secret_name: &secret_name,
     };
-    let mut decision = decide_or_retry(&view, secret.as_ref(), parent, shared)?;
-    if let Some(write) = decision.secret.take() {
-        let written = write_secret(&secrets, &secret_namespace, &secret_name, write).await?;
-        if !written {
-            // Another writer created the Secret first: import what it wrote.
-            let winner = get_secret(&secrets, &secret_namespace, &secret_name).await?;
-            decision = decide_or_retry(&view, winner.as_ref(), ParentInput::NotNamed, shared)?;
-            if let Some(SecretWrite::Label) = decision.secret {
-                write_secret(
-                    &secrets,
-                    &secret_namespace,
-                    &secret_name,
-                    SecretWrite::Label,
-                )
-                .await?;
-            } else if decision.secret.is_some() {
-                return Ok(Action::requeue(BACKOFF_BASE));
-            }
-        }
-    }
+    let decision = decide_or_retry(&view, secret.as_ref(), parent, shared)?;
+    let Some(decision) = write_decided_secret(&secrets, &view, decision, shared).await? else {
+        return Ok(Action::requeue(BACKOFF_BASE));
+    };
+
     if ca.ca_status() != Some(&decision.status) {
         patch_status(ca.as_ref(), shared.client.clone(), &name, &decision).await?;
     }
@@ -152,6 +139,35 @@ async fn reconcile_in_span<K: CaObject>(ca: Arc<K>, ctx: Arc<CaContext>) -> Resu
     record_metrics(ca.as_ref(), shared, &decision);
     ctx.backoff.reset(&object_key(ca.as_ref()));
     Ok(Action::requeue(decision.requeue_after))
+}
+
+/// Makes the decided Secret write. When a create loses to another writer, the
+/// decision is made again on the winner's Secret. Returns `None` when that
+/// Secret needs more than a label, so the caller retries.
+async fn write_decided_secret(
+    secrets: &Api<Secret>,
+    view: &CaView<'_>,
+    mut decision: Decision,
+    shared: &Context,
+) -> Result<Option<Decision>> {
+    let (namespace, name) = (view.secret_namespace, view.secret_name);
+    let Some(write) = decision.secret.take() else {
+        return Ok(Some(decision));
+    };
+    if write_secret(secrets, namespace, name, write).await? {
+        return Ok(Some(decision));
+    }
+
+    let winner = get_secret(secrets, namespace, name).await?;
+    let mut decision = decide_or_retry(view, winner.as_ref(), ParentInput::NotNamed, shared)?;
+    match decision.secret.take() {
+        None => Ok(Some(decision)),
+        Some(SecretWrite::Label) => {
+            write_secret(secrets, namespace, name, SecretWrite::Label).await?;
+            Ok(Some(decision))
+        }
+        Some(_) => Ok(None),
+    }
 }
 
 /// Runs [`decide::decide`], mapping an engine failure to a retryable error.
