@@ -1,6 +1,11 @@
 //! Roots, subordinates and leaves for every key and signing algorithm, checked with
 //! `openssl verify`.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails on the first unexpected error"
+)]
+
 mod pki_support;
 
 use std::sync::OnceLock;
