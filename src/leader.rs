@@ -121,8 +121,9 @@ impl Leadership {
     }
 }
 
-/// This replica's identity: `POD_NAME`, else the host name.
-pub fn identity() -> Option<String> {
+/// Returns this replica's identity: `POD_NAME`, else the host name, else the
+/// controller name with the process id.
+pub fn identity() -> String {
     let non_empty = |value: String| {
         let value = value.trim().to_string();
         (!value.is_empty()).then_some(value)
@@ -136,4 +137,5 @@ pub fn identity() -> Option<String> {
                 .ok()
                 .and_then(non_empty)
         })
+        .unwrap_or_else(|| format!("{LEASE_NAME}-{}", std::process::id()))
 }

@@ -165,7 +165,7 @@ async fn run_controllers(
     let client = kube::Client::try_default()
         .await
         .context("connecting to the Kubernetes API failed")?;
-    let identity = leader::identity().unwrap_or_else(|| CONTROLLER_NAME.to_string());
+    let identity = leader::identity();
     let leadership = match &settings.leader_election_namespace {
         None => None,
         Some(namespace) => {
