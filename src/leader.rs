@@ -139,3 +139,107 @@ pub fn identity() -> String {
         })
         .unwrap_or_else(|| format!("{LEASE_NAME}-{}", std::process::id()))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use http::{Method, Request, Response};
+    use kube::client::Body;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    type Stored = Arc<Mutex<Option<Value>>>;
+
+    fn stored_holder(lease: &Stored) -> Value {
+        let lease = lease
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        lease
+            .as_ref()
+            .map(|lease| lease["spec"]["holderIdentity"].clone())
+            .unwrap_or(Value::Null)
+    }
+
+    /// Serves one Lease from memory: GET, POST, and PATCH that merges `spec`.
+    async fn fake_lease_api(
+        mut handle: tower_test::mock::Handle<Request<Body>, Response<Body>>,
+        lease: Stored,
+    ) {
+        while let Some((request, send)) = handle.next_request().await {
+            let (parts, body) = request.into_parts();
+            assert!(
+                parts
+                    .uri
+                    .path()
+                    .starts_with("/apis/coordination.k8s.io/v1/namespaces/issuer-system/leases"),
+                "{}",
+                parts.uri
+            );
+            let bytes = body.collect_bytes().await.unwrap_or_default();
+            let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let mut stored = lease
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let (code, response) = match (parts.method, stored.as_mut()) {
+                (Method::GET, Some(current)) => (200, current.clone()),
+                (Method::GET, None) => (
+                    404,
+                    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                           "reason": "NotFound", "code": 404, "message": "not found"}),
+                ),
+                (Method::POST, _) => {
+                    let mut created = body;
+                    created["metadata"]["namespace"] = json!("issuer-system");
+                    created["metadata"]["resourceVersion"] = json!("1");
+                    *stored = Some(created.clone());
+                    (201, created)
+                }
+                (Method::PATCH, Some(current)) => {
+                    if let Some(spec) = body["spec"].as_object() {
+                        for (key, value) in spec {
+                            current["spec"][key] = value.clone();
+                        }
+                    }
+                    (200, current.clone())
+                }
+                (method, _) => panic!("unexpected {method} {}", parts.uri),
+            };
+            drop(stored);
+            let response = Response::builder()
+                .status(code)
+                .body(Body::from(
+                    serde_json::to_vec(&response).unwrap_or_default(),
+                ))
+                .unwrap_or_else(|error| panic!("response builds: {error}"));
+            send.send_response(response);
+        }
+    }
+
+    #[tokio::test]
+    async fn acquire_then_release_clears_holder() {
+        let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let lease: Stored = Arc::default();
+        let server = tokio::spawn(fake_lease_api(handle, lease.clone()));
+        let client = kube::Client::new(service, "default");
+
+        let acquired = tokio::time::timeout(
+            Duration::from_secs(2),
+            acquire(client, "issuer-system", "pod-a"),
+        )
+        .await;
+        let leadership = match acquired {
+            Ok(Ok(leadership)) => leadership,
+            Ok(Err(error)) => panic!("acquire failed: {error}"),
+            Err(_) => panic!("acquire did not finish within 2 s"),
+        };
+        assert_eq!(stored_holder(&lease), json!("pod-a"));
+
+        let released = tokio::time::timeout(Duration::from_secs(2), leadership.release()).await;
+        assert!(matches!(released, Ok(Ok(()))), "{released:?}");
+        assert_eq!(stored_holder(&lease), Value::Null);
+        server.abort();
+    }
+}

@@ -196,6 +196,7 @@ async fn run_controllers(
         let (ca, request) = futures::join!(
             controller::ca::run(ctx.clone(), shutdown.clone(), health.clone()),
             // The request controller's entry point; it stops on the same signal.
+            // NOTE: /readyz waits only for the CA controllers' caches.
             controller::request::run(ctx.clone(), shutdown.wait()),
         );
         ca.context("CA controller failed")?;
