@@ -315,6 +315,36 @@ fn decide_root_repeat_is_quiet() {
 }
 
 #[test]
+fn decide_root_from_stored_key() {
+    let key = rcgen_key();
+    let stored = secret("root-ca", &[("tls.key", &key)], true);
+    let decision = decide_now(&root_ca(), Some(&stored), ParentInput::NotNamed);
+    assert_eq!(decision.status.state, Some(CaState::Active));
+    assert_eq!(event_reasons(&decision), vec![reason::CREATED]);
+    let entries = match &decision.secret {
+        Some(SecretWrite::Update(entries)) => entries.clone(),
+        other => panic!("expected a Secret update, got {other:?}"),
+    };
+    let certificate = entries.get("tls.crt").cloned().unwrap_or_default();
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "ca.crt", &certificate);
+    write(dir.path(), "ca.key", &key);
+    let from_key = openssl(dir.path(), &["pkey", "-in", "ca.key", "-pubout"]);
+    let from_certificate = openssl(dir.path(), &["x509", "-in", "ca.crt", "-pubkey", "-noout"]);
+    assert_eq!(from_key, from_certificate, "the stored key must be reused");
+}
+
+#[test]
+fn decide_parent_self_is_invalid() {
+    let mut ca = subordinate_ca(Some("issuing"));
+    ca.spec.path_length = Some(1);
+    let decision = decide_now(&ca, None, ParentInput::NotFound);
+    assert_eq!(decision.status.state, Some(CaState::Failed));
+    assert_eq!(ready(&decision.status).1, "InvalidParent");
+}
+
+#[test]
 fn decide_import_ok() {
     let (certificate, key) = rcgen_root("Imported Root");
     let stored = secret(
