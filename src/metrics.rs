@@ -88,3 +88,32 @@ impl Metrics {
         })
     }
 }
+
+/// Routes `/metrics`: every metric of `metrics` in the Prometheus text format.
+pub fn router(metrics: Metrics) -> axum::Router {
+    use axum::http::{StatusCode, header};
+    use prometheus::{Encoder, TextEncoder};
+
+    axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let families = metrics.registry.gather();
+            async move {
+                let encoder = TextEncoder::new();
+                let mut body = Vec::new();
+                match encoder.encode(&families, &mut body) {
+                    Ok(()) => (
+                        StatusCode::OK,
+                        [(header::CONTENT_TYPE, encoder.format_type().to_string())],
+                        body,
+                    ),
+                    Err(error) => (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        [(header::CONTENT_TYPE, "text/plain".to_string())],
+                        format!("encoding metrics failed: {error}").into_bytes(),
+                    ),
+                }
+            }
+        }),
+    )
+}

@@ -2,6 +2,7 @@
 
 pub mod ca;
 pub mod ca_secret;
+pub mod conditions;
 pub mod context;
 pub mod request;
 

@@ -6,12 +6,16 @@
 
 pub mod algorithm;
 pub mod authority;
+mod certificate;
 pub mod clock;
 pub mod csr;
 pub mod error;
+mod extensions;
 pub mod issue;
 pub mod key;
+mod names;
 pub mod serial;
+mod signature;
 pub mod subject;
 pub mod template;
 pub mod validity;
