@@ -1,1 +1,205 @@
-//! The controller that signs cert-manager CertificateRequests.
+//! The controller that signs cert-manager CertificateRequests whose issuerRef
+//! names a PrivateCA or ClusterPrivateCA, following cert-manager's conventions
+//! for external issuers.
+//!
+//! - [`decide`]: pure decisions (ours or not, approval, CA readiness, validity, status).
+//! - [`template`]: which certificate template a request gets.
+//! - [`record`]: the issuance record Secret that keeps signing idempotent per request UID.
+//! - [`reconcile`]: applies the decisions with API calls.
+//! - [`error`]: the error classes and the one mapping to a condition and a retry.
+//!
+//! Memory: requests are cached without managedFields, without the certificate and
+//! CA bytes, and without the CSR of finished or foreign requests, because clusters
+//! keep tens of thousands of old requests.
+
+pub mod decide;
+pub mod error;
+pub mod events;
+pub mod reconcile;
+pub mod record;
+pub mod template;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::{StreamExt, TryStreamExt, stream};
+use k8s_openapi::ByteString;
+use kube::api::Api;
+use kube::runtime::controller::{self, Action};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+
+use crate::api::{CertificateRequest, ClusterPrivateCA, PrivateCA};
+use crate::controller::Context;
+
+pub use error::{Error, Result};
+pub use reconcile::{State, error_policy, reconcile};
+
+use decide::{Gate, IssuerKind, IssuerTarget};
+
+/// Annotation that `kubectl apply` writes; large and never read here.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Runs the request controller until its watch streams end.
+pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
+    run_until(ctx, std::future::pending()).await
+}
+
+/// Runs the request controller until `shutdown` completes. After `shutdown`, no
+/// new reconcile starts, the running ones finish, and the function returns.
+pub async fn run_until(
+    ctx: Arc<Context>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let client = ctx.client.clone();
+    let (requests, request_writer) = reflector::store::<CertificateRequest>();
+    let (private_cas, private_ca_writer) = reflector::store::<PrivateCA>();
+    let (cluster_cas, cluster_ca_writer) = reflector::store::<ClusterPrivateCA>();
+
+    let request_triggers = watcher(
+        Api::<CertificateRequest>::all(client.clone()),
+        watcher::Config::default().any_semantic(),
+    )
+    .default_backoff()
+    .modify(strip_for_cache)
+    .reflect(request_writer)
+    .applied_objects()
+    .try_filter_map(|request| async move {
+        Ok(needs_work(&request).then(|| ObjectRef::from_obj(&request)))
+    });
+
+    let requests_for_private_ca = requests.clone();
+    let private_ca_triggers = watcher(
+        Api::<PrivateCA>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(private_ca_writer)
+    .applied_objects()
+    .map_ok(move |ca| {
+        let target = IssuerTarget {
+            kind: IssuerKind::PrivateCa,
+            namespace: ca.metadata.namespace.clone(),
+            name: ca.metadata.name.clone().unwrap_or_default(),
+        };
+        stream::iter(
+            requests_waiting_on(&requests_for_private_ca, &target)
+                .into_iter()
+                .map(Ok),
+        )
+    })
+    .try_flatten();
+
+    let requests_for_cluster_ca = requests.clone();
+    let cluster_ca_triggers = watcher(
+        Api::<ClusterPrivateCA>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(cluster_ca_writer)
+    .applied_objects()
+    .map_ok(move |ca| {
+        let target = IssuerTarget {
+            kind: IssuerKind::ClusterPrivateCa,
+            namespace: None,
+            name: ca.metadata.name.clone().unwrap_or_default(),
+        };
+        stream::iter(
+            requests_waiting_on(&requests_for_cluster_ca, &target)
+                .into_iter()
+                .map(Ok),
+        )
+    })
+    .try_flatten();
+
+    let queue = stream::select_all([
+        request_triggers.boxed(),
+        private_ca_triggers.boxed(),
+        cluster_ca_triggers.boxed(),
+    ])
+    .take_until(shutdown);
+
+    let state = Arc::new(State::new(ctx, private_cas, cluster_cas));
+    tracing::info!("Starting the CertificateRequest controller");
+    controller::applier(
+        |request, state| Box::pin(reconcile(request, state)),
+        error_policy,
+        state,
+        requests,
+        queue,
+        controller::Config::default(),
+    )
+    .for_each(|result| async move {
+        log_applier_result(result);
+    })
+    .await;
+    tracing::info!("CertificateRequest controller stopped");
+    Ok(())
+}
+
+type ApplierResult = std::result::Result<
+    (ObjectRef<CertificateRequest>, Action),
+    controller::Error<Error, watcher::Error>,
+>;
+
+fn log_applier_result(result: ApplierResult) {
+    match result {
+        Ok((object, _)) => tracing::trace!(%object, "Reconciled"),
+        // The reconciler already logged its own errors once, at warn.
+        Err(controller::Error::ReconcilerFailed(..)) => {}
+        // A trigger for a request that was deleted meanwhile.
+        Err(controller::Error::ObjectNotFound(object)) => {
+            tracing::debug!(%object, "Skipping a request that is no longer cached");
+        }
+        Err(error) => tracing::warn!(%error, "CertificateRequest watch failed; retrying"),
+    }
+}
+
+/// True when a cached request is ours and not finished, so a trigger should
+/// reconcile it.
+pub fn needs_work(request: &CertificateRequest) -> bool {
+    decide::issuer_target(request).is_some()
+        && matches!(decide::gate(request), Gate::Proceed | Gate::Deny)
+}
+
+/// Returns the cached requests that name `target` and still wait for a certificate.
+///
+/// This scans the cache: a CA changes rarely, and a scan of tens of thousands of
+/// cached requests takes milliseconds.
+pub fn requests_waiting_on(
+    requests: &Store<CertificateRequest>,
+    target: &IssuerTarget,
+) -> Vec<ObjectRef<CertificateRequest>> {
+    requests
+        .state()
+        .iter()
+        .filter(|request| decide::issuer_target(request).as_ref() == Some(target))
+        .filter(|request| decide::gate(request) == Gate::Proceed)
+        .map(|request| ObjectRef::from_obj(request.as_ref()))
+        .collect()
+}
+
+/// Drops what the controller never reads from a cached request: managedFields,
+/// the last-applied annotation, the certificate and CA bytes (an empty
+/// certificate is kept as the marker that one was issued), and the CSR and
+/// requester fields of requests that are finished or belong to another issuer.
+pub fn strip_for_cache(request: &mut CertificateRequest) {
+    request.metadata.managed_fields = None;
+    if let Some(annotations) = request.metadata.annotations.as_mut() {
+        annotations.remove(LAST_APPLIED);
+    }
+    let ours = decide::issuer_target(request).is_some();
+    let finished = matches!(decide::gate(request), Gate::Skip(_));
+    if let Some(status) = request.status.as_mut() {
+        if status.certificate.is_some() {
+            status.certificate = Some(ByteString(Vec::new()));
+        }
+        status.ca = None;
+    }
+    if !ours || finished {
+        request.spec.request = ByteString(Vec::new());
+    }
+    request.spec.username = None;
+    request.spec.uid = None;
+    request.spec.groups = None;
+}
