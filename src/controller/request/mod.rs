@@ -203,3 +203,6 @@ pub fn strip_for_cache(request: &mut CertificateRequest) {
     request.spec.uid = None;
     request.spec.groups = None;
 }
+
+#[cfg(test)]
+mod tests;
