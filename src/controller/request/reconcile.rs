@@ -19,7 +19,8 @@ use tracing::{Instrument, debug, info, warn};
 use crate::api::{CertificateRequest, CertificateRequestStatus, ClusterPrivateCA, PrivateCA};
 use crate::controller::Context;
 use crate::controller::ca_secret;
-use crate::pki::{CertificateAuthority, ExpiryPolicy, IssueRequest, IssuedCertificate};
+use crate::metrics::Metrics;
+use crate::pki::{CertificateAuthority, Clock, ExpiryPolicy, IssueRequest, IssuedCertificate};
 
 use super::decide::{self, CaView, Gate, IssuePlan, IssuerKind, IssuerTarget};
 use super::error::{
@@ -421,7 +422,8 @@ pub fn sign(
     ca: &CaView<'_>,
     authority: &CertificateAuthority,
     plan: &IssuePlan,
-    ctx: &Context,
+    clock: &dyn Clock,
+    metrics: &Metrics,
 ) -> Result<(IssuedCertificate, IssuanceRecord)> {
     let issue_request = IssueRequest {
         csr: &request.spec.request.0,
@@ -433,9 +435,9 @@ pub fn sign(
     };
     let started = Instant::now();
     let issued = authority
-        .issue(&issue_request, plan.short_lived, ctx.clock.as_ref())
+        .issue(&issue_request, plan.short_lived, clock)
         .map_err(Error::from_engine)?;
-    ctx.metrics
+    metrics
         .signing_duration
         .with_label_values(&[ca.kind.as_str()])
         .observe(started.elapsed().as_secs_f64());
@@ -572,7 +574,15 @@ async fn create_record(
     csr_sha256: &str,
 ) -> Result<(IssuanceRecord, bool)> {
     let namespace = request.metadata.namespace.as_deref().unwrap_or_default();
-    let (_, record) = sign(request, ca, authority, plan, &state.ctx)?;
+    let ctx = &state.ctx;
+    let (_, record) = sign(
+        request,
+        ca,
+        authority,
+        plan,
+        ctx.clock.as_ref(),
+        &ctx.metrics,
+    )?;
     let secret = record
         .to_secret(request)
         .ok_or_else(|| Error::Permanent("the CertificateRequest has no name or uid".to_string()))?;
