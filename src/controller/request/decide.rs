@@ -41,7 +41,7 @@ pub enum IssuerKind {
 }
 
 impl IssuerKind {
-    /// The Kubernetes kind name.
+    /// Returns the Kubernetes kind name.
     pub fn as_str(self) -> &'static str {
         match self {
             IssuerKind::PrivateCa => "PrivateCA",
@@ -153,7 +153,7 @@ pub fn gate(request: &CertificateRequest) -> Gate {
     Gate::AwaitApproval
 }
 
-/// What the request controller reads from a PrivateCA or ClusterPrivateCA.
+/// Fields of a PrivateCA or ClusterPrivateCA that the request controller reads.
 #[derive(Debug, Clone, Copy)]
 pub struct CaView<'a> {
     /// PrivateCA or ClusterPrivateCA.
@@ -182,7 +182,7 @@ impl CaView<'_> {
     }
 }
 
-/// The message of the Pending condition when the named CA does not exist.
+/// Returns the Pending error for a CA that does not exist.
 pub fn issuer_not_found(target: &IssuerTarget) -> Error {
     match target.kind {
         IssuerKind::PrivateCa => Error::Pending(format!(
@@ -298,7 +298,7 @@ fn number_nanos(number: &str, unit_nanos: i128) -> std::result::Result<i128, Str
     Ok(nanos)
 }
 
-/// The requested lifetime: `spec.duration` or 2160h. A malformed value is permanent.
+/// Returns the requested lifetime, `spec.duration` or 2160h. A malformed value is a permanent error.
 pub fn requested_duration(request: &CertificateRequest) -> Result<Duration> {
     match request.spec.duration.as_deref() {
         None | Some("") => Ok(DEFAULT_DURATION),
@@ -311,7 +311,7 @@ pub fn requested_duration(request: &CertificateRequest) -> Result<Duration> {
     }
 }
 
-/// The CA's notBefore backdate: `spec.notBeforeBackdate`, 1m by default, at most 1h.
+/// Returns the CA's notBefore backdate, `spec.notBeforeBackdate`: 1m by default, at most 1h.
 pub fn backdate(ca: &CaView<'_>) -> Result<Duration> {
     let Some(value) = ca.spec.not_before_backdate.as_deref() else {
         return Ok(DEFAULT_BACKDATE);
@@ -429,7 +429,7 @@ pub fn pending_changes(request: &CertificateRequest, message: &str) -> bool {
         || ready.observed_generation != request.metadata.generation
 }
 
-/// The message of the Denied condition, quoting the approver's message when given.
+/// Builds the message of the Denied condition, quoting the approver's message when given.
 pub fn denied_message(request: &CertificateRequest) -> String {
     let approver = condition(request, CONDITION_DENIED).and_then(|c| c.message.as_deref());
     match approver {

@@ -28,7 +28,7 @@ pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The request waits on something outside it, such as a missing issuer or a
-    /// CA that is not Active; retried with backoff and when the CA changes.
+    /// CA that is not Active. It is retried with backoff and whenever the CA changes.
     #[error("{0}")]
     Pending(String),
     /// The request can never be signed as written; it is marked Failed and not retried.
@@ -37,7 +37,7 @@ pub enum Error {
     /// An API call failed; retried with backoff.
     #[error("{action} failed: {source}")]
     Transient {
-        /// What the controller was doing, such as `create issuance record ns/name`.
+        /// The failed operation, such as `create issuance record ns/name`.
         action: String,
         /// The API error.
         #[source]
@@ -45,7 +45,7 @@ pub enum Error {
     },
 }
 
-/// What to do with a request after an error.
+/// Outcome of an error for the request: retry or fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolution {
     /// Write Ready=False reason Pending with this message if it changed, then retry.

@@ -15,7 +15,7 @@ use crate::controller::Context;
 
 /// Largest note the API accepts, in bytes.
 const MAX_NOTE: usize = 1024;
-/// Longest object name.
+/// Maximum length of an object name.
 const MAX_NAME: usize = 253;
 
 /// Severity of an Event.

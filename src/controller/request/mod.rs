@@ -180,9 +180,9 @@ pub fn requests_waiting_on(
 }
 
 /// Drops what the controller never reads from a cached request: managedFields,
-/// the last-applied annotation, the certificate and CA bytes (an empty
-/// certificate is kept as the marker that one was issued), and the CSR and
-/// requester fields of requests that are finished or belong to another issuer.
+/// the last-applied annotation, the certificate and CA bytes, and the requester
+/// fields. An empty certificate stays as the marker that one was issued. The CSR
+/// is dropped too when the request is finished or belongs to another issuer.
 pub fn strip_for_cache(request: &mut CertificateRequest) {
     request.metadata.managed_fields = None;
     if let Some(annotations) = request.metadata.annotations.as_mut() {

@@ -19,7 +19,7 @@ use crate::api::CertificateRequest;
 
 /// Prefix of every record name.
 pub const RECORD_PREFIX: &str = "privateca-issuer-";
-/// Label with the UID of the request a record answers.
+/// Label with the UID of the request that a record belongs to.
 pub const LABEL_REQUEST_UID: &str = "privateca.issuer.dev/request-uid";
 /// Annotation with the serial number, lowercase hex.
 pub const ANNOTATION_SERIAL: &str = "privateca.issuer.dev/serial";
@@ -42,7 +42,7 @@ pub const CHAIN_KEY: &str = "tls.crt";
 /// Data key of the root certificate, PEM.
 pub const ROOT_KEY: &str = "ca.crt";
 
-/// Longest value of a Kubernetes label and of a DNS label.
+/// Maximum length of a Kubernetes label value and of a DNS label.
 const MAX_LABEL: usize = 63;
 
 /// One issued certificate as stored in the record.
@@ -88,8 +88,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// The part of names and labels derived from a UID: the UID itself when it is a
-/// plain lowercase UUID-like string, else 40 hex characters of its SHA-256.
+/// Derives the part of names and labels that comes from a UID: the UID itself when
+/// it is a plain lowercase UUID-like string, else 40 hex characters of its SHA-256.
 fn uid_token(uid: &str) -> String {
     if uid_is_plain(uid) {
         uid.to_string()

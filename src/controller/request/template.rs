@@ -2,8 +2,8 @@
 //!
 //! The `privateca.issuer.dev/template` annotation wins when the CA allows it.
 //! Otherwise `isCA` and `usages` pick the one template whose extensions match
-//! them; a request that no template expresses fails instead of getting a
-//! different certificate than it asked for.
+//! them. A request that no template expresses fails, so it never gets a
+//! different certificate than it requested.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -29,7 +29,7 @@ const IMPLIED_USAGES: [&str; 3] = ["digital signature", "key encipherment", "sig
 /// Usages that the CA templates grant on top of the implied ones.
 const CA_USAGES: [&str; 2] = ["cert sign", "crl sign"];
 
-/// Where the chosen template came from, for the Event and the logs.
+/// Input that chose the template, named in the Event and the logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     /// The `privateca.issuer.dev/template` annotation.
@@ -58,7 +58,7 @@ impl fmt::Display for Source {
 pub struct Selection {
     /// The template to issue with.
     pub template: Template,
-    /// What chose it.
+    /// The input that chose it.
     pub source: Source,
 }
 
@@ -158,7 +158,7 @@ fn not_allowed(template: Template, ca_name: &str, allowed: &[Template]) -> Error
     ))
 }
 
-/// The requested usages in lower case, without duplicates.
+/// Collects the requested usages in lower case, without duplicates.
 fn requested_usages(request: &CertificateRequest) -> BTreeSet<String> {
     request
         .spec
