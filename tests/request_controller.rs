@@ -508,7 +508,7 @@ struct Env {
     dir: TempDir,
     ca: CaFiles,
     now: OffsetDateTime,
-    _private_writer: Writer<PrivateCA>,
+    private_writer: Writer<PrivateCA>,
     _cluster_writer: Writer<ClusterPrivateCA>,
 }
 
@@ -646,7 +646,7 @@ impl Env {
             dir,
             ca,
             now,
-            _private_writer: private_writer,
+            private_writer,
             _cluster_writer: cluster_writer,
         }
     }
@@ -1498,4 +1498,63 @@ async fn is_ca_without_ca_templates_fails() {
              add SubordinateCACertificate_PathLen0/V1 to spec.allowedTemplates"
         )
     );
+}
+
+#[tokio::test]
+async fn ca_not_active_waits_then_issues() {
+    let mut env = Env::new(EnvOptions::default());
+    let creating: PrivateCA = serde_yaml::from_str(
+        &ca_object_yaml("PrivateCA", Some(NAMESPACE), "main", "")
+            .replace("state: Active", "state: Creating"),
+    )
+    .expect("PrivateCA parses");
+    env.private_writer
+        .apply_watcher_event(&watcher::Event::Apply(creating));
+    let request = env.request("web", &rcgen_csr(), |_| {});
+    let action = env.reconcile(request).await.expect("pending is handled");
+    assert!(action != Action::await_change(), "pending is retried");
+    let pending = env.stored(NAMESPACE, "web");
+    let condition = ready(&pending);
+    assert_eq!(condition.reason.as_deref(), Some("Pending"));
+    assert!(
+        condition
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Creating"),
+        "{condition:?}"
+    );
+
+    let active: PrivateCA =
+        serde_yaml::from_str(&ca_object_yaml("PrivateCA", Some(NAMESPACE), "main", ""))
+            .expect("PrivateCA parses");
+    env.private_writer
+        .apply_watcher_event(&watcher::Event::Apply(active));
+    env.issue(pending).await;
+}
+
+#[tokio::test]
+async fn cluster_ca_reads_secret_from_cluster_namespace() {
+    let env = Env::new(EnvOptions {
+        private_ca: false,
+        cluster_ca: true,
+        ca_secret: false,
+        ..EnvOptions::default()
+    });
+    let secret = ca_secret_value(CLUSTER_NAMESPACE, "shared-ca", &env.ca);
+    env.fake
+        .lock()
+        .expect("lock")
+        .objects
+        .insert(secret_path(CLUSTER_NAMESPACE, "shared-ca"), secret);
+    let request = env.request("web", &rcgen_csr(), |request| {
+        request.spec.issuer_ref.kind = Some("ClusterPrivateCA".to_string());
+        request.spec.issuer_ref.name = "shared".to_string();
+    });
+    let issued = env.issue(request).await;
+    assert_eq!(
+        env.writes_and_reads()[0],
+        format!("GET {}", secret_path(CLUSTER_NAMESPACE, "shared-ca"))
+    );
+    openssl_verify(env.dir(), &issued.root, &[], &issued.chain);
 }

@@ -325,27 +325,40 @@ impl CaObject {
     }
 }
 
+/// Longest wait for a CA cache to finish its initial list before a reconcile
+/// reports the request as Pending instead.
+const CACHE_READY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Waits until a CA cache has listed every object once.
+async fn wait_for_cache<K>(store: &Store<K>, kind: &str) -> Result<()>
+where
+    K: kube::Resource + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    let not_ready = || {
+        Error::Pending(format!(
+            "the {kind} cache has not finished its initial list; \
+             check that the controller may list and watch {kind} objects"
+        ))
+    };
+    match tokio::time::timeout(CACHE_READY_TIMEOUT, store.wait_until_ready()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) | Err(_) => Err(not_ready()),
+    }
+}
+
 /// Looks the CA up in the caches. A PrivateCA is found only in the request's
 /// namespace, and a missing PrivateCA never falls back to a ClusterPrivateCA.
 async fn lookup_ca(target: &IssuerTarget, state: &State) -> Result<CaObject> {
-    let not_ready = |_| Error::Pending("the CA cache is not ready yet".to_string());
     let found = match target.kind {
         IssuerKind::PrivateCa => {
-            state
-                .private_cas
-                .wait_until_ready()
-                .await
-                .map_err(not_ready)?;
+            wait_for_cache(&state.private_cas, "PrivateCA").await?;
             let namespace = target.namespace.as_deref().unwrap_or_default();
             let key = ObjectRef::<PrivateCA>::new(&target.name).within(namespace);
             state.private_cas.get(&key).map(CaObject::Namespaced)
         }
         IssuerKind::ClusterPrivateCa => {
-            state
-                .cluster_cas
-                .wait_until_ready()
-                .await
-                .map_err(not_ready)?;
+            wait_for_cache(&state.cluster_cas, "ClusterPrivateCA").await?;
             let key = ObjectRef::<ClusterPrivateCA>::new(&target.name);
             state.cluster_cas.get(&key).map(CaObject::Cluster)
         }
