@@ -336,7 +336,7 @@ pub fn backdate(ca: &CaView<'_>) -> Result<Duration> {
 pub struct IssuePlan {
     /// The template and what chose it.
     pub selection: Selection,
-    /// notBefore: now minus the CA's backdate, whole seconds.
+    /// notBefore: now minus the CA's backdate but not before the CA's notBefore, whole seconds.
     pub not_before: OffsetDateTime,
     /// notAfter: notBefore plus the requested duration, before any cap.
     pub not_after: OffsetDateTime,
@@ -357,7 +357,9 @@ pub fn plan_issue(
     let duration = requested_duration(request)?;
     let backdate = backdate(ca)?;
     let now = now.replace_nanosecond(0).unwrap_or(now);
-    let not_before = now - backdate;
+    // A certificate may not start before its CA, so a young CA moves notBefore
+    // forward, and notAfter moves with it to keep the requested lifetime exact.
+    let not_before = (now - backdate).max(info.not_before);
     let not_after = not_before
         .checked_add(duration)
         .ok_or_else(|| Error::Permanent(format!("spec.duration {duration} is too large")))?;

@@ -8,6 +8,8 @@ use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::api::{Api, PostParams};
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use time::OffsetDateTime;
 
 use crate::api::CertificateRequest;
@@ -36,10 +38,14 @@ pub const REASON_FAILED: &str = "CertificateRequestFailed";
 /// Event reason when an approver denied the request.
 pub const REASON_DENIED: &str = "CertificateRequestDenied";
 
-/// Name of an Event about `object_name`: the name, cut to fit, a dot and the
-/// time in hex nanoseconds.
+/// Events published by this process, so two Events at the same instant get distinct names.
+static PUBLISHED: AtomicU64 = AtomicU64::new(0);
+
+/// Builds the name of an Event about `object_name`: the name, cut to fit, a dot,
+/// the time in hex nanoseconds and a per-process sequence number in hex.
 pub fn event_name(object_name: &str, now: OffsetDateTime) -> String {
-    let suffix = format!(".{:x}", now.unix_timestamp_nanos());
+    let sequence = PUBLISHED.fetch_add(1, Ordering::Relaxed);
+    let suffix = format!(".{:x}{sequence:x}", now.unix_timestamp_nanos());
     let room = MAX_NAME.saturating_sub(suffix.len());
     let mut prefix = object_name;
     if prefix.len() > room {

@@ -434,6 +434,18 @@ fn plan_uses_ca_backdate() {
 }
 
 #[test]
+fn plan_young_ca_keeps_lifetime_exact() {
+    let mut request = request();
+    request.spec.duration = Some("1h".to_string());
+    let ca = private_ca("");
+    let mut young = info(KeyAlgorithm::EcPrime256v1, None);
+    young.not_before = datetime!(2026-03-01 11:59:30 UTC);
+    let plan = decide::plan_issue(&request, &view(&ca), &young, NOW).expect("plan");
+    assert_eq!(plan.not_before, young.not_before);
+    assert_eq!(plan.not_after - plan.not_before, Duration::hours(1));
+}
+
+#[test]
 fn plan_rejects_backdate_over_one_hour() {
     let ca = private_ca("  notBeforeBackdate: 2h");
     let error = decide::plan_issue(
