@@ -149,6 +149,12 @@ mod tests {
             "web",
             OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1),
         );
-        assert_eq!(event, "web.3b9aca00");
+        assert!(event.starts_with("web.3b9aca00"), "{event}");
+    }
+
+    #[test]
+    fn event_names_differ_at_same_instant() {
+        let now = OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1);
+        assert_ne!(event_name("web", now), event_name("web", now));
     }
 }
