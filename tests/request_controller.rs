@@ -119,6 +119,19 @@ impl FakeState {
             serde_json::from_slice(body).expect("request body is JSON")
         };
         match method {
+            "GET" if is_collection(path) => {
+                let resource = path.rsplit('/').next().unwrap_or_default();
+                let marker = format!("/{resource}/");
+                let items: Vec<Value> = self
+                    .objects
+                    .iter()
+                    .filter(|(key, _)| key.contains(&marker))
+                    .map(|(_, object)| object.clone())
+                    .collect();
+                let list = json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items});
+                (200, list)
+            }
+
             "GET" => match self.objects.get(path) {
                 Some(object) => (200, object.clone()),
                 None => (404, status_body(404, "NotFound", "not found")),
@@ -167,6 +180,13 @@ impl FakeState {
     }
 }
 
+/// True for the cluster-wide list paths the controller's watchers use.
+fn is_collection(path: &str) -> bool {
+    ["/certificaterequests", "/privatecas", "/clusterprivatecas"]
+        .iter()
+        .any(|suffix| path.ends_with(suffix))
+}
+
 type Shared = Arc<Mutex<FakeState>>;
 
 fn spawn_server(state: Shared) -> kube::Client {
@@ -175,6 +195,23 @@ fn spawn_server(state: Shared) -> kube::Client {
         while let Some((request, send)) = handle.next_request().await {
             let method = request.method().to_string();
             let path = request.uri().path().to_string();
+            if request
+                .uri()
+                .query()
+                .is_some_and(|query| query.contains("watch="))
+            {
+                // A watch that stays open without events until the test ends.
+                state
+                    .lock()
+                    .expect("fake state lock")
+                    .calls
+                    .push(format!("WATCH {path}"));
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    drop(send);
+                });
+                continue;
+            }
             let body = request
                 .into_body()
                 .collect_bytes()
@@ -1559,4 +1596,80 @@ async fn cluster_ca_reads_secret_from_cluster_namespace() {
         format!("GET {}", secret_path(CLUSTER_NAMESPACE, "shared-ca"))
     );
     openssl_verify(env.dir(), &issued.root, &[], &issued.chain);
+}
+
+#[tokio::test]
+async fn run_until_returns_after_shutdown() {
+    let env = Env::new(EnvOptions::default());
+    let ctx = env.state.ctx.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let controller = tokio::spawn(privateca_issuer::controller::request::run_until(
+        ctx,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.send(()).expect("controller is running");
+    let result = tokio::time::timeout(Duration::from_secs(5), controller)
+        .await
+        .expect("controller stops within 5 s of shutdown")
+        .expect("controller task does not panic");
+    assert!(result.is_ok(), "{result:?}");
+    let calls = env.calls();
+    for resource in ["certificaterequests", "privatecas", "clusterprivatecas"] {
+        assert!(
+            calls
+                .iter()
+                .any(|call| call.starts_with("GET") && call.ends_with(resource)),
+            "no list of {resource} in {calls:?}"
+        );
+        assert!(
+            calls
+                .iter()
+                .any(|call| call.starts_with("WATCH") && call.ends_with(resource)),
+            "no watch of {resource} in {calls:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn run_until_issues_cached_request() {
+    let env = Env::new(EnvOptions::default());
+    let ca_object = ca_object_yaml("PrivateCA", Some(NAMESPACE), "main", "");
+    let ca_value: Value = serde_yaml::from_str(&ca_object).expect("CA YAML parses");
+    env.fake.lock().expect("lock").objects.insert(
+        format!("/apis/privateca.issuer.dev/v1alpha1/namespaces/{NAMESPACE}/privatecas/main"),
+        ca_value,
+    );
+    env.request("web", &rcgen_csr(), |_| {});
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let controller = tokio::spawn(privateca_issuer::controller::request::run_until(
+        env.state.ctx.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let issued = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let stored = env.stored(NAMESPACE, "web");
+            if stored
+                .status
+                .as_ref()
+                .is_some_and(|s| s.certificate.is_some())
+            {
+                return stored;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the controller issues within 5 s");
+    assert_eq!(ready(&issued).reason.as_deref(), Some("Issued"));
+    stop.send(()).expect("controller is running");
+    let result = tokio::time::timeout(Duration::from_secs(5), controller)
+        .await
+        .expect("controller stops within 5 s of shutdown")
+        .expect("controller task does not panic");
+    assert!(result.is_ok(), "{result:?}");
 }

@@ -21,8 +21,9 @@ pub mod template;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt, stream};
+use futures::{FutureExt, StreamExt, TryStreamExt, stream};
 use k8s_openapi::ByteString;
 use kube::api::Api;
 use kube::runtime::controller::{self, Action};
@@ -45,12 +46,17 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
     run_until(ctx, std::future::pending()).await
 }
 
+/// Longest wait for running reconciles to finish after shutdown.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
 /// Runs the request controller until `shutdown` completes. After `shutdown`, no
-/// new reconcile starts, the running ones finish, and the function returns.
+/// new reconcile starts, and the function returns once the running ones finish or
+/// [`SHUTDOWN_GRACE`] has passed.
 pub async fn run_until(
     ctx: Arc<Context>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let shutdown = shutdown.boxed().shared();
     let client = ctx.client.clone();
     let (requests, request_writer) = reflector::store::<CertificateRequest>();
     let (private_cas, private_ca_writer) = reflector::store::<PrivateCA>();
@@ -117,11 +123,11 @@ pub async fn run_until(
         private_ca_triggers.boxed(),
         cluster_ca_triggers.boxed(),
     ])
-    .take_until(shutdown);
+    .take_until(shutdown.clone());
 
     let state = Arc::new(State::new(ctx, private_cas, cluster_cas));
     tracing::info!("Starting the CertificateRequest controller");
-    controller::applier(
+    let drain = controller::applier(
         |request, state| Box::pin(reconcile(request, state)),
         error_policy,
         state,
@@ -131,9 +137,20 @@ pub async fn run_until(
     )
     .for_each(|result| async move {
         log_applier_result(result);
-    })
-    .await;
-    tracing::info!("CertificateRequest controller stopped");
+    });
+    // The applier only ends once its request cache has listed once, so a
+    // shutdown during a failing initial list needs this deadline to return.
+    let deadline = async move {
+        shutdown.await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        () = drain => tracing::info!("CertificateRequest controller stopped"),
+        () = deadline => tracing::warn!(
+            grace_seconds = SHUTDOWN_GRACE.as_secs(),
+            "CertificateRequest controller did not drain within the grace period; stopping"
+        ),
+    }
     Ok(())
 }
 

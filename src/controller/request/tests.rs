@@ -773,3 +773,52 @@ fn strip_drops_csr_of_foreign_request() {
     assert!(request.spec.request.0.is_empty());
     assert!(!needs_work(&request));
 }
+
+// Requeue on CA changes.
+
+#[test]
+fn ca_change_requeues_waiting_requests_only() {
+    use kube::runtime::reflector;
+    use kube::runtime::watcher::Event;
+
+    let (store, mut writer) = reflector::store::<CertificateRequest>();
+    let waiting = request();
+    let mut issued = with_conditions(
+        request(),
+        &[
+            ("Approved", "True", None),
+            ("Ready", "True", Some("Issued")),
+        ],
+    );
+    issued.metadata.name = Some("done".to_string());
+    let mut other_ca = request();
+    other_ca.metadata.name = Some("other".to_string());
+    other_ca.spec.issuer_ref.name = "second".to_string();
+    let mut other_namespace = request();
+    other_namespace.metadata.namespace = Some("elsewhere".to_string());
+    let mut cluster = request();
+    cluster.metadata.name = Some("cluster".to_string());
+    cluster.spec.issuer_ref.kind = Some("ClusterPrivateCA".to_string());
+    for object in [waiting, issued, other_ca, other_namespace, cluster] {
+        writer.apply_watcher_event(&Event::Apply(object));
+    }
+
+    let target = decide::IssuerTarget {
+        kind: IssuerKind::PrivateCa,
+        namespace: Some("apps".to_string()),
+        name: "main".to_string(),
+    };
+    let refs = super::requests_waiting_on(&store, &target);
+    assert_eq!(refs.len(), 1, "{refs:?}");
+    assert_eq!(refs[0].name, "web");
+    assert_eq!(refs[0].namespace.as_deref(), Some("apps"));
+
+    let cluster_target = decide::IssuerTarget {
+        kind: IssuerKind::ClusterPrivateCa,
+        namespace: None,
+        name: "main".to_string(),
+    };
+    let refs = super::requests_waiting_on(&store, &cluster_target);
+    assert_eq!(refs.len(), 1, "{refs:?}");
+    assert_eq!(refs[0].name, "cluster");
+}
