@@ -1599,11 +1599,11 @@ async fn cluster_ca_reads_secret_from_cluster_namespace() {
 }
 
 #[tokio::test]
-async fn run_until_returns_after_shutdown() {
+async fn run_returns_after_shutdown() {
     let env = Env::new(EnvOptions::default());
     let ctx = env.state.ctx.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let controller = tokio::spawn(privateca_issuer::controller::request::run_until(
+    let controller = tokio::spawn(privateca_issuer::controller::request::run(
         ctx,
         async move {
             let _ = stopped.await;
@@ -1634,7 +1634,7 @@ async fn run_until_returns_after_shutdown() {
 }
 
 #[tokio::test]
-async fn run_until_issues_cached_request() {
+async fn run_issues_cached_request() {
     let env = Env::new(EnvOptions::default());
     let ca_object = ca_object_yaml("PrivateCA", Some(NAMESPACE), "main", "");
     let ca_value: Value = serde_yaml::from_str(&ca_object).expect("CA YAML parses");
@@ -1644,7 +1644,7 @@ async fn run_until_issues_cached_request() {
     );
     env.request("web", &rcgen_csr(), |_| {});
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let controller = tokio::spawn(privateca_issuer::controller::request::run_until(
+    let controller = tokio::spawn(privateca_issuer::controller::request::run(
         env.state.ctx.clone(),
         async move {
             let _ = stopped.await;

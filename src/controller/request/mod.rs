@@ -41,18 +41,14 @@ use decide::{Gate, IssuerKind, IssuerTarget};
 /// Annotation that `kubectl apply` writes; large and never read here.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
-/// Runs the request controller until its watch streams end.
-pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
-    run_until(ctx, std::future::pending()).await
-}
-
 /// Longest wait for running reconciles to finish after shutdown.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
-/// Runs the request controller until `shutdown` completes. After `shutdown`, no
+/// Runs the request controller until `shutdown` completes; pass
+/// `std::future::pending()` to run until the process ends. After `shutdown`, no
 /// new reconcile starts, and the function returns once the running ones finish or
 /// [`SHUTDOWN_GRACE`] has passed.
-pub async fn run_until(
+pub async fn run(
     ctx: Arc<Context>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
