@@ -975,10 +975,10 @@ async fn sequence_status_conflict_reuses_record() {
     assert_eq!(creates, 1, "one certificate per request UID");
     let leaf = issued.leaf_der();
     let certificate = parse_certificate(&leaf);
-    assert_eq!(
-        certificate.raw_serial_as_string().replace(':', ""),
-        first_serial
-    );
+    // The DER serial has a leading zero byte when its top bit is set.
+    let serial = certificate.raw_serial_as_string().replace(':', "");
+    let serial = serial.strip_prefix("00").unwrap_or(&serial);
+    assert_eq!(serial, first_serial);
 }
 
 #[tokio::test]
