@@ -1,6 +1,11 @@
 //! Roots, subordinates and leaves for every key and signing algorithm, checked with
 //! `openssl verify`.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails on the first unexpected error"
+)]
+
 mod pki_support;
 
 use std::sync::OnceLock;
@@ -12,8 +17,8 @@ use privateca_issuer::pki::{
 };
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-/// One key per algorithm for the test binary, as PKCS#8 PEM so each test can load
-/// its own copy.
+/// Returns one key per algorithm for the test binary, as PKCS#8 PEM so each test can
+/// load its own copy.
 fn key_pem(algorithm: KeyAlgorithm) -> &'static str {
     static KEYS: OnceLock<Vec<String>> = OnceLock::new();
     let keys = KEYS.get_or_init(|| {

@@ -1,6 +1,11 @@
 //! CA keys: generation, PEM forms made by openssl, signing with every signing
 //! algorithm of the key's family.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails on the first unexpected error"
+)]
+
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -9,8 +14,8 @@ use privateca_issuer::pki::{CaKey, ErrorKind, KeyAlgorithm, SigningAlgorithm};
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::SubjectPublicKeyInfo;
 
-/// One generated key per algorithm for the whole test binary, because RSA 4096
-/// generation is slow.
+/// Returns one generated key per algorithm for the whole test binary, because RSA
+/// 4096 generation is slow.
 fn key(algorithm: KeyAlgorithm) -> &'static CaKey {
     static KEYS: OnceLock<Vec<CaKey>> = OnceLock::new();
     let keys = KEYS.get_or_init(|| {

@@ -98,7 +98,7 @@ impl IssuedCertificate {
     }
 }
 
-/// Longest validity a CA in short-lived mode issues.
+/// Maximum validity a CA in short-lived mode issues.
 pub const SHORT_LIVED_MAX: Duration = Duration::days(7);
 
 /// Issues a certificate from a CSR for `authority`; the body of

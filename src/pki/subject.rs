@@ -87,18 +87,18 @@ impl SubjectName {
                 )));
             }
         }
-        if let Some(country) = &self.country {
-            if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()) {
-                return Err(Error::invalid_args(format!(
-                    "subject C={country:?} is invalid; use a two-letter ISO 3166 code such as US"
-                )));
-            }
+        if let Some(country) = &self.country
+            && (country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()))
+        {
+            return Err(Error::invalid_args(format!(
+                "subject C={country:?} is invalid; use a two-letter ISO 3166 code such as US"
+            )));
         }
         Ok(())
     }
 
-    /// The set fields as (attribute type, value), in the order they appear in a Name:
-    /// C, ST, L, O, OU, CN.
+    /// Returns the set fields as (attribute type, value) in the order they take in
+    /// a Name: C, ST, L, O, OU, CN.
     pub(crate) fn attributes(&self) -> Vec<(AttributeKind, &str)> {
         let ordered = [
             (AttributeKind::Country, &self.country),
@@ -179,14 +179,13 @@ fn unescape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     let mut chars = value.chars().peekable();
     while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(&next) = chars.peek() {
-                if next == ',' || next == '\\' {
-                    out.push(next);
-                    chars.next();
-                    continue;
-                }
-            }
+        if c == '\\'
+            && let Some(&next) = chars.peek()
+            && (next == ',' || next == '\\')
+        {
+            out.push(next);
+            chars.next();
+            continue;
         }
         out.push(c);
     }

@@ -133,7 +133,7 @@ pub(super) fn check_chain(
     })
 }
 
-/// Checks that `issuer`'s key signed `certificate`; the error text says why not.
+/// Checks that `issuer`'s key signed `certificate`, or returns the reason it did not.
 fn check_signed_by(
     certificate: &X509Certificate<'_>,
     issuer: &X509Certificate<'_>,
@@ -189,10 +189,10 @@ fn subject_key_identifier(certificate: &X509Certificate<'_>) -> Result<Vec<u8>> 
                 rfc4514(certificate.subject())
             ))
         })?;
-    if let Some(extension) = extension {
-        if let ParsedExtension::SubjectKeyIdentifier(identifier) = extension.parsed_extension() {
-            return Ok(identifier.0.to_vec());
-        }
+    if let Some(extension) = extension
+        && let ParsedExtension::SubjectKeyIdentifier(identifier) = extension.parsed_extension()
+    {
+        return Ok(identifier.0.to_vec());
     }
     key_identifier(certificate.public_key().raw)
 }
