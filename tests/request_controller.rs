@@ -282,7 +282,7 @@ fn newkey_args(spec: &str) -> Vec<String> {
     }
 }
 
-/// CA material as a CA Secret holds it.
+/// CA material in the layout of a CA Secret.
 struct CaFiles {
     certificate: String,
     key: String,
@@ -290,7 +290,7 @@ struct CaFiles {
     chain: Option<String>,
 }
 
-/// A self-signed root CA made by openssl, valid for `days` from now.
+/// Makes a self-signed root CA with openssl, valid for `days` from now.
 fn openssl_root(dir: &Path, prefix: &str, key: &str, days: u32) -> CaFiles {
     let key_file = format!("{prefix}.key");
     let cert_file = format!("{prefix}.crt");
@@ -326,7 +326,7 @@ fn openssl_root(dir: &Path, prefix: &str, key: &str, days: u32) -> CaFiles {
     }
 }
 
-/// A subordinate CA with pathLen 0 signed by `root`, made by openssl.
+/// Makes a subordinate CA with pathLen 0 signed by `root`, with openssl.
 fn openssl_subordinate(dir: &Path, root_prefix: &str) -> CaFiles {
     let mut args: Vec<String> = vec!["req".into(), "-new".into()];
     args.extend(newkey_args("ec:P-256"));
@@ -383,7 +383,7 @@ fn openssl_subordinate(dir: &Path, root_prefix: &str) -> CaFiles {
     }
 }
 
-/// A PEM CSR made by openssl. `subject` is an openssl `-subj` value (`/` for
+/// Makes a PEM CSR with openssl. `subject` is an openssl `-subj` value (`/` for
 /// none) and `san` an optional subjectAltName value such as `DNS:a.example`.
 fn openssl_csr(dir: &Path, key: &str, subject: &str, san: Option<&str>) -> String {
     let mut args: Vec<String> = vec!["req".into(), "-new".into()];
@@ -403,7 +403,7 @@ fn openssl_csr(dir: &Path, key: &str, subject: &str, san: Option<&str>) -> Strin
     read(dir, "leaf.csr")
 }
 
-/// A PEM CSR made by rcgen with CN `web` and the DNS SAN `web.apps.svc`.
+/// Makes a PEM CSR with rcgen, with CN `web` and the DNS SAN `web.apps.svc`.
 fn rcgen_csr() -> String {
     let key = rcgen::KeyPair::generate().expect("rcgen generates a key");
     let mut params =
@@ -432,7 +432,7 @@ fn parse_certificate(der: &[u8]) -> X509Certificate<'_> {
         .1
 }
 
-/// The subjectAltName value (GeneralNames DER) and criticality of a certificate.
+/// Returns the subjectAltName value (GeneralNames DER) and criticality of a certificate.
 fn certificate_san(certificate: &X509Certificate<'_>) -> (Vec<u8>, bool) {
     let extension = certificate
         .extensions()
@@ -442,7 +442,7 @@ fn certificate_san(certificate: &X509Certificate<'_>) -> (Vec<u8>, bool) {
     (extension.value.to_vec(), extension.critical)
 }
 
-/// The subjectAltName value (GeneralNames DER) requested in a PEM CSR.
+/// Returns the subjectAltName value (GeneralNames DER) requested in a PEM CSR.
 fn csr_san(csr_pem: &str) -> Vec<u8> {
     let der = pem_blocks(csr_pem).remove(0);
     let (_, csr) = X509CertificationRequest::from_der(&der).expect("CSR parses");
@@ -743,7 +743,7 @@ status:
         request
     }
 
-    /// The request as stored in the fake API server.
+    /// Returns the request as stored in the fake API server.
     fn stored(&self, namespace: &str, name: &str) -> CertificateRequest {
         let value = self
             .fake
@@ -1144,7 +1144,7 @@ async fn usages_server_auth_only() {
     assert!(event_note(&env, "CertificateIssued").contains("EndEntityServerAuthCertificate/V1"));
 }
 
-/// The extensions of a certificate other than the key identifiers, which differ per key.
+/// Lists the extensions of a certificate except the subject key identifier, which differs per key.
 fn extension_set(der: &[u8]) -> Vec<(String, bool, Vec<u8>)> {
     let certificate = parse_certificate(der);
     certificate

@@ -41,7 +41,7 @@ use decide::{Gate, IssuerKind, IssuerTarget};
 /// Annotation that `kubectl apply` writes; large and never read here.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
-/// Longest wait for running reconciles to finish after shutdown.
+/// Maximum wait for running reconciles to finish after shutdown.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
 /// Runs the request controller until `shutdown` completes; pass

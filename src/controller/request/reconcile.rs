@@ -325,7 +325,7 @@ impl CaObject {
     }
 }
 
-/// Longest wait for a CA cache to finish its initial list before a reconcile
+/// Maximum wait for a CA cache to finish its initial list before a reconcile
 /// reports the request as Pending instead.
 const CACHE_READY_TIMEOUT: Duration = Duration::from_secs(10);
 

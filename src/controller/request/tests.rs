@@ -20,7 +20,7 @@ fn clock() -> FixedClock {
     FixedClock(NOW)
 }
 
-/// An approved request for PrivateCA `main` in namespace `apps`.
+/// Builds an approved request for PrivateCA `main` in namespace `apps`.
 fn request() -> CertificateRequest {
     serde_yaml::from_str(
         r#"
@@ -83,7 +83,7 @@ fn with_annotation(mut request: CertificateRequest, value: &str) -> CertificateR
     request
 }
 
-/// An Active PrivateCA `main` in `apps`, status up to date.
+/// Builds an Active PrivateCA `main` in `apps` whose status is up to date.
 fn private_ca(extra_spec: &str) -> PrivateCA {
     let yaml = format!(
         r#"
