@@ -19,6 +19,7 @@ use kube::runtime::watcher;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use time::OffsetDateTime;
+use tracing_subscriber::layer::SubscriberExt;
 use x509_parser::certification_request::X509CertificationRequest;
 use x509_parser::cri_attributes::ParsedCriAttribute;
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
@@ -1323,15 +1324,38 @@ async fn empty_group_is_untouched() {
         request.spec.issuer_ref.kind = Some("PrivateCA".to_string());
     });
     let before = serde_json::to_value(env.stored(NAMESPACE, "web")).expect("encodes");
-    assert_eq!(
-        env.reconcile(request).await.expect("ignored"),
-        Action::await_change()
-    );
+    let levels = LevelLog::default();
+    let subscriber = tracing_subscriber::registry().with(levels.clone());
+    let action = {
+        let _guard = tracing::subscriber::set_default(subscriber);
+        env.reconcile(request).await.expect("ignored")
+    };
+    assert_eq!(action, Action::await_change());
     assert!(env.calls().is_empty());
     assert_eq!(
         serde_json::to_value(env.stored(NAMESPACE, "web")).expect("encodes"),
         before
     );
+    let levels = levels.0.lock().expect("lock").clone();
+    assert!(!levels.is_empty(), "the decision is logged at debug");
+    assert!(
+        levels.iter().all(|level| *level >= tracing::Level::DEBUG),
+        "{levels:?}"
+    );
+}
+
+/// Levels of every event logged while it is the subscriber's layer.
+#[derive(Clone, Default)]
+struct LevelLog(Arc<Mutex<Vec<tracing::Level>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for LevelLog {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _context: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        self.0.lock().expect("lock").push(*event.metadata().level());
+    }
 }
 
 #[tokio::test]
