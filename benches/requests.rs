@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use privateca_issuer::api::{CertificateRequest, CertificateRequestStatus, PrivateCA};
 use privateca_issuer::controller::request::decide::{self, CaView, Gate, IssuerKind};
-use privateca_issuer::controller::request::{reconcile, strip_for_cache};
+use privateca_issuer::controller::request::{issuance, strip_for_cache};
 use privateca_issuer::metrics::Metrics;
 use privateca_issuer::pki::{
     CertificateAuthority, FixedClock, KeyAlgorithm, SigningAlgorithm, SubjectName, Validity,
@@ -142,7 +142,7 @@ fn sign_one(
     let Ok(plan) = decide::plan_issue(request, &view, authority.info(), clock.0) else {
         return false;
     };
-    let Ok((_, record)) = reconcile::sign(request, &view, authority, &plan, clock, metrics) else {
+    let Ok((_, record)) = issuance::sign(request, &view, authority, &plan, clock, metrics) else {
         return false;
     };
     let secret = record.to_secret(request);

@@ -6,15 +6,20 @@
 //! - [`template`]: which certificate template a request gets.
 //! - [`record`]: the issuance record Secret that keeps signing idempotent per request UID.
 //! - [`reconcile`]: applies the decisions with API calls.
+//! - `ca`: finds the CA in the watch caches and loads its Secret.
+//! - [`issuance`]: signs a request and stores the result in its issuance record.
+//! - [`events`]: Kubernetes Events about requests.
 //! - [`error`]: the error classes and the one mapping to a condition and a retry.
 //!
 //! Memory: requests are cached without managedFields, without the certificate and
 //! CA bytes, and without the CSR of finished or foreign requests, because clusters
 //! keep tens of thousands of old requests.
 
+mod ca;
 pub mod decide;
 pub mod error;
 pub mod events;
+pub mod issuance;
 pub mod reconcile;
 pub mod record;
 pub mod template;

@@ -7,26 +7,25 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::reflector::Store;
 use tracing::{Instrument, debug, info, warn};
 
 use crate::api::{CertificateRequest, CertificateRequestStatus, ClusterPrivateCA, PrivateCA};
 use crate::controller::Context;
-use crate::controller::ca_secret;
-use crate::metrics::Metrics;
-use crate::pki::{CertificateAuthority, Clock, ExpiryPolicy, IssueRequest, IssuedCertificate};
 
-use super::decide::{self, CaView, Gate, IssuePlan, IssuerKind, IssuerTarget};
+use super::ca::{AuthorityCache, load_authority, lookup_ca};
+use super::decide::{self, CaView, Gate, IssuerTarget};
 use super::error::{
     self, Error, REASON_DENIED, REASON_FAILED, REASON_ISSUED, REASON_PENDING, Resolution, Result,
 };
 use super::events::{self, Severity};
+use super::issuance::{create_record, read_record};
 use super::record::{self, IssuanceRecord};
 
 /// Field manager of every write this controller makes.
@@ -43,14 +42,9 @@ pub struct State {
     /// Cache of ClusterPrivateCAs, fed by a watcher.
     pub cluster_cas: Store<ClusterPrivateCA>,
     /// Loaded CAs by Secret UID, reused while the Secret's resourceVersion is unchanged.
-    authorities: Mutex<HashMap<String, CachedAuthority>>,
+    pub(super) authorities: AuthorityCache,
     /// Consecutive retries per request UID, for exponential backoff.
     attempts: Mutex<HashMap<String, u32>>,
-}
-
-struct CachedAuthority {
-    resource_version: String,
-    authority: Arc<CertificateAuthority>,
 }
 
 impl State {
@@ -64,7 +58,7 @@ impl State {
             ctx,
             private_cas,
             cluster_cas,
-            authorities: Mutex::new(HashMap::new()),
+            authorities: AuthorityCache::default(),
             attempts: Mutex::new(HashMap::new()),
         }
     }
@@ -201,6 +195,9 @@ async fn resolve(
                     .request_outcomes
                     .with_label_values(&["pending"])
                     .inc();
+            } else {
+                // The request is gone, so nothing will retry it.
+                state.reset_backoff(&ids.uid);
             }
             Ok(Action::requeue(delay))
         }
@@ -294,224 +291,6 @@ async fn write_status(
     }
 }
 
-/// The CA object a request names, as read from the cache.
-enum CaObject {
-    Namespaced(Arc<PrivateCA>),
-    Cluster(Arc<ClusterPrivateCA>),
-}
-
-impl CaObject {
-    fn view(&self) -> CaView<'_> {
-        match self {
-            CaObject::Namespaced(ca) => CaView {
-                kind: IssuerKind::PrivateCa,
-                namespace: ca.metadata.namespace.as_deref(),
-                name: ca.metadata.name.as_deref().unwrap_or_default(),
-                uid: ca.metadata.uid.as_deref(),
-                spec: &ca.spec,
-                status: ca.status.as_ref(),
-                generation: ca.metadata.generation,
-            },
-            CaObject::Cluster(ca) => CaView {
-                kind: IssuerKind::ClusterPrivateCa,
-                namespace: None,
-                name: ca.metadata.name.as_deref().unwrap_or_default(),
-                uid: ca.metadata.uid.as_deref(),
-                spec: &ca.spec.ca,
-                status: ca.status.as_ref(),
-                generation: ca.metadata.generation,
-            },
-        }
-    }
-}
-
-/// Maximum wait for a CA cache to finish its initial list before a reconcile
-/// reports the request as Pending instead.
-const CACHE_READY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Waits until a CA cache has listed every object once.
-async fn wait_for_cache<K>(store: &Store<K>, kind: &str) -> Result<()>
-where
-    K: kube::Resource + Clone + 'static,
-    K::DynamicType: Eq + std::hash::Hash + Clone,
-{
-    let not_ready = || {
-        Error::Pending(format!(
-            "the {kind} cache has not finished its initial list; \
-             check that the controller may list and watch {kind} objects"
-        ))
-    };
-    match tokio::time::timeout(CACHE_READY_TIMEOUT, store.wait_until_ready()).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) | Err(_) => Err(not_ready()),
-    }
-}
-
-/// Looks the CA up in the caches. A PrivateCA is found only in the request's
-/// namespace, and a missing PrivateCA never falls back to a ClusterPrivateCA.
-async fn lookup_ca(target: &IssuerTarget, state: &State) -> Result<CaObject> {
-    let found = match target.kind {
-        IssuerKind::PrivateCa => {
-            wait_for_cache(&state.private_cas, "PrivateCA").await?;
-            let namespace = target.namespace.as_deref().unwrap_or_default();
-            let key = ObjectRef::<PrivateCA>::new(&target.name).within(namespace);
-            state.private_cas.get(&key).map(CaObject::Namespaced)
-        }
-        IssuerKind::ClusterPrivateCa => {
-            wait_for_cache(&state.cluster_cas, "ClusterPrivateCA").await?;
-            let key = ObjectRef::<ClusterPrivateCA>::new(&target.name);
-            state.cluster_cas.get(&key).map(CaObject::Cluster)
-        }
-    };
-    found.ok_or_else(|| decide::issuer_not_found(target))
-}
-
-/// Reads the CA Secret with GET and loads it, reusing the parsed CA while the
-/// Secret's resourceVersion is unchanged.
-async fn load_authority(ca: &CaView<'_>, state: &State) -> Result<Arc<CertificateAuthority>> {
-    let namespace = match ca.namespace {
-        Some(namespace) => namespace.to_string(),
-        None => state.ctx.cluster_resource_namespace.clone(),
-    };
-    let name = ca_secret::secret_name(ca.name, ca.spec.secret_name.as_deref());
-    let secrets: Api<Secret> = Api::namespaced(state.ctx.client.clone(), &namespace);
-    let secret = secrets
-        .get_opt(&name)
-        .await
-        .map_err(|error| Error::api(format!("get Secret {namespace}/{name}"), error))?
-        .ok_or_else(|| {
-            Error::Pending(format!(
-                "Secret {namespace}/{name} of {} not found; the request is signed once the CA \
-                 controller or you create it with tls.crt and tls.key",
-                ca.display()
-            ))
-        })?;
-    let uid = secret.metadata.uid.clone().unwrap_or_default();
-    let resource_version = secret.metadata.resource_version.clone().unwrap_or_default();
-    {
-        let cache = state
-            .authorities
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(cached) = cache.get(&uid)
-            && cached.resource_version == resource_version
-            && !resource_version.is_empty()
-        {
-            return Ok(Arc::clone(&cached.authority));
-        }
-    }
-    let authority = ca_secret::load_authority(&secret).map_err(|error| {
-        Error::Pending(format!(
-            "Secret {namespace}/{name} of {} does not hold a usable CA: {error}",
-            ca.display()
-        ))
-    })?;
-    let authority = Arc::new(authority);
-    state
-        .authorities
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(
-            uid,
-            CachedAuthority {
-                resource_version,
-                authority: Arc::clone(&authority),
-            },
-        );
-    Ok(authority)
-}
-
-/// `PrivateCA/<namespace>/<name>` or `ClusterPrivateCA/<name>`, as stored in a record.
-fn ca_record_id(ca: &CaView<'_>) -> String {
-    match ca.namespace {
-        Some(namespace) => format!("{}/{namespace}/{}", ca.kind.as_str(), ca.name),
-        None => format!("{}/{}", ca.kind.as_str(), ca.name),
-    }
-}
-
-/// Signs `request` under `plan` and returns the certificate and the record to store.
-pub fn sign(
-    request: &CertificateRequest,
-    ca: &CaView<'_>,
-    authority: &CertificateAuthority,
-    plan: &IssuePlan,
-    clock: &dyn Clock,
-    metrics: &Metrics,
-) -> Result<(IssuedCertificate, IssuanceRecord)> {
-    let issue_request = IssueRequest {
-        csr: &request.spec.request.0,
-        template: plan.selection.template,
-        signing_algorithm: plan.signing_algorithm,
-        not_before: plan.not_before,
-        not_after: plan.not_after,
-        expiry_policy: ExpiryPolicy::Cap,
-    };
-    let started = Instant::now();
-    let issued = authority
-        .issue(&issue_request, plan.short_lived, clock)
-        .map_err(Error::from_engine)?;
-    metrics
-        .signing_duration
-        .with_label_values(&[ca.kind.as_str()])
-        .observe(started.elapsed().as_secs_f64());
-    let record = IssuanceRecord {
-        chain_pem: issued.leaf_and_intermediates_pem(),
-        root_pem: issued.root_pem(),
-        serial: issued.serial.to_hex(),
-        template: issued.template.name().to_string(),
-        ca: ca_record_id(ca),
-        csr_sha256: record::sha256_hex(&request.spec.request.0),
-        not_after: record::rfc3339(issued.not_after),
-        requested_not_after: issued
-            .capped
-            .as_ref()
-            .map(|cap| record::rfc3339(cap.requested)),
-        cap_reason: issued.capped.as_ref().map(|cap| cap.reason.clone()),
-    };
-    Ok((issued, record))
-}
-
-/// Reads the record of this request by name. Returns None when there is none,
-/// and fails permanently when the Secret there is not this request's record for
-/// this CSR, so a certificate is never handed to the wrong request.
-async fn read_record(
-    secrets: &Api<Secret>,
-    name: &str,
-    request: &CertificateRequest,
-    csr_sha256: &str,
-) -> Result<Option<IssuanceRecord>> {
-    let namespace = request.metadata.namespace.as_deref().unwrap_or_default();
-    let uid = request.metadata.uid.as_deref().unwrap_or_default();
-    let Some(secret) = secrets
-        .get_opt(name)
-        .await
-        .map_err(|error| Error::api(format!("get issuance record {namespace}/{name}"), error))?
-    else {
-        return Ok(None);
-    };
-    if !record::belongs_to(&secret, uid) {
-        return Err(Error::Permanent(format!(
-            "Secret {namespace}/{name} exists but is not the issuance record of this request \
-             (label {} does not match uid {uid}); delete or rename that Secret",
-            record::LABEL_REQUEST_UID
-        )));
-    }
-    let existing = IssuanceRecord::from_secret(&secret).map_err(|reason| {
-        Error::Permanent(format!(
-            "issuance record {namespace}/{name} is incomplete: {reason}; delete it so the request can be signed"
-        ))
-    })?;
-    if existing.csr_sha256 != csr_sha256 {
-        return Err(Error::Permanent(format!(
-            "issuance record {namespace}/{name} was made for a CSR with SHA-256 {}, but this request's \
-             CSR has SHA-256 {csr_sha256}; its certificate is not returned. Recreate the \
-             CertificateRequest to get a new certificate",
-            existing.csr_sha256
-        )));
-    }
-    Ok(Some(existing))
-}
-
 /// Finds or makes the certificate of `request` and writes it to the status.
 async fn issue(
     request: &CertificateRequest,
@@ -573,54 +352,6 @@ async fn issue(
     }
     report_issued(request, &ca, &record, signed_here, state).await;
     Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn create_record(
-    request: &CertificateRequest,
-    ca: &CaView<'_>,
-    authority: &CertificateAuthority,
-    plan: &IssuePlan,
-    state: &State,
-    secrets: &Api<Secret>,
-    record_name: &str,
-    csr_sha256: &str,
-) -> Result<(IssuanceRecord, bool)> {
-    let namespace = request.metadata.namespace.as_deref().unwrap_or_default();
-    let ctx = &state.ctx;
-    let (_, record) = sign(
-        request,
-        ca,
-        authority,
-        plan,
-        ctx.clock.as_ref(),
-        &ctx.metrics,
-    )?;
-    let secret = record
-        .to_secret(request)
-        .ok_or_else(|| Error::Permanent("the CertificateRequest has no name or uid".to_string()))?;
-    let params = PostParams {
-        field_manager: Some(FIELD_MANAGER.to_string()),
-        ..PostParams::default()
-    };
-    match secrets.create(&params, &secret).await {
-        Ok(_) => Ok((record, true)),
-        Err(error) if error::is_status(&error, 409) => {
-            debug!("Another worker created the issuance record first; using theirs");
-            read_record(secrets, record_name, request, csr_sha256)
-                .await?
-                .map(|theirs| (theirs, false))
-                .ok_or_else(|| {
-                    Error::Pending(format!(
-                        "issuance record {namespace}/{record_name} was created and deleted concurrently; retrying"
-                    ))
-                })
-        }
-        Err(error) => Err(Error::api(
-            format!("create issuance record {namespace}/{record_name}"),
-            error,
-        )),
-    }
 }
 
 fn issued_message(record: &IssuanceRecord) -> String {
