@@ -1697,3 +1697,15 @@ async fn run_issues_cached_request() {
         .expect("controller task does not panic");
     assert!(result.is_ok(), "{result:?}");
 }
+
+#[tokio::test]
+async fn short_lived_ca_caps_at_seven_days() {
+    let env = Env::new(EnvOptions {
+        ca_spec: "  usageMode: ShortLivedCertificate",
+        ..EnvOptions::default()
+    });
+    let issued = env.issue(env.request("web", &rcgen_csr(), |_| {})).await;
+    assert_eq!(lifetime(&issued), 7 * 24 * 3600);
+    let note = event_note(&env, "CertificateLifetimeCapped");
+    assert!(note.contains("7-day"), "{note}");
+}
