@@ -1709,3 +1709,48 @@ async fn short_lived_ca_caps_at_seven_days() {
     let note = event_note(&env, "CertificateLifetimeCapped");
     assert!(note.contains("7-day"), "{note}");
 }
+
+#[tokio::test]
+async fn api_error_is_pending_not_failed() {
+    let env = Env::new(EnvOptions::default());
+    let request = env.request("web", &rcgen_csr(), |_| {});
+    env.fake.lock().expect("lock").forced.push_back(Forced {
+        method: "GET",
+        path: secret_path(NAMESPACE, &record::record_name(UID)),
+        code: 500,
+        reason: "InternalError",
+        insert: None,
+    });
+    let action = env.reconcile(request).await.expect("handled");
+    assert_eq!(action, Action::requeue(Duration::from_secs(5)));
+    let stored = env.stored(NAMESPACE, "web");
+    let condition = ready(&stored);
+    assert_eq!(condition.status, "False");
+    assert_eq!(condition.reason.as_deref(), Some("Pending"));
+    assert!(stored.status.and_then(|s| s.failure_time).is_none());
+    assert!(env.record(NAMESPACE).is_none(), "nothing signed yet");
+
+    // The retry after the error signs and issues.
+    let action = env.reconcile(env.stored(NAMESPACE, "web")).await;
+    assert_eq!(action.expect("issued"), Action::await_change());
+    assert_eq!(
+        ready(&env.stored(NAMESPACE, "web")).reason.as_deref(),
+        Some("Issued")
+    );
+}
+
+#[tokio::test]
+async fn invalid_duration_fails_naming_value() {
+    let env = Env::new(EnvOptions::default());
+    let request = env.request("web", &rcgen_csr(), |request| {
+        request.spec.duration = Some("90d".to_string());
+    });
+    let action = env.reconcile(request).await.expect("handled");
+    assert_eq!(action, Action::await_change());
+    let stored = env.stored(NAMESPACE, "web");
+    let condition = ready(&stored);
+    assert_eq!(condition.reason.as_deref(), Some("Failed"));
+    let message = condition.message.unwrap_or_default();
+    assert!(message.contains("\"90d\""), "{message}");
+    assert!(stored.status.and_then(|s| s.failure_time).is_some());
+}
