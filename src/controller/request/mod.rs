@@ -28,12 +28,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt, TryStreamExt, stream};
+use futures::{FutureExt, Stream, StreamExt, TryStreamExt, stream};
 use k8s_openapi::ByteString;
 use kube::api::Api;
 use kube::runtime::controller::{self, Action};
-use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store, store::Writer};
 use kube::runtime::{WatchStreamExt, watcher};
+
+use serde::de::DeserializeOwned;
 
 use crate::api::{CertificateRequest, ClusterPrivateCA, PrivateCA};
 use crate::controller::Context;
@@ -75,49 +77,26 @@ pub async fn run(
         Ok(needs_work(&request).then(|| ObjectRef::from_obj(&request)))
     });
 
-    let requests_for_private_ca = requests.clone();
-    let private_ca_triggers = watcher(
+    let private_ca_triggers = ca_triggers(
         Api::<PrivateCA>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .reflect(private_ca_writer)
-    .applied_objects()
-    .map_ok(move |ca| {
-        let target = IssuerTarget {
+        private_ca_writer,
+        requests.clone(),
+        |ca| IssuerTarget {
             kind: IssuerKind::PrivateCa,
             namespace: ca.metadata.namespace.clone(),
             name: ca.metadata.name.clone().unwrap_or_default(),
-        };
-        stream::iter(
-            requests_waiting_on(&requests_for_private_ca, &target)
-                .into_iter()
-                .map(Ok),
-        )
-    })
-    .try_flatten();
-
-    let requests_for_cluster_ca = requests.clone();
-    let cluster_ca_triggers = watcher(
+        },
+    );
+    let cluster_ca_triggers = ca_triggers(
         Api::<ClusterPrivateCA>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .reflect(cluster_ca_writer)
-    .applied_objects()
-    .map_ok(move |ca| {
-        let target = IssuerTarget {
+        cluster_ca_writer,
+        requests.clone(),
+        |ca| IssuerTarget {
             kind: IssuerKind::ClusterPrivateCa,
             namespace: None,
             name: ca.metadata.name.clone().unwrap_or_default(),
-        };
-        stream::iter(
-            requests_waiting_on(&requests_for_cluster_ca, &target)
-                .into_iter()
-                .map(Ok),
-        )
-    })
-    .try_flatten();
+        },
+    );
 
     let queue = stream::select_all([
         request_triggers.boxed(),
@@ -153,6 +132,29 @@ pub async fn run(
         ),
     }
     Ok(())
+}
+
+/// Watches one CA kind into `writer` and, for every CA added or changed, emits
+/// the cached requests that wait on it, so they are signed once the CA is ready.
+fn ca_triggers<K>(
+    api: Api<K>,
+    writer: Writer<K>,
+    requests: Store<CertificateRequest>,
+    target_of: fn(&K) -> IssuerTarget,
+) -> impl Stream<Item = std::result::Result<ObjectRef<CertificateRequest>, watcher::Error>> + Send
+where
+    K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    K::DynamicType: Default + Eq + std::hash::Hash + Clone + Send + Sync,
+{
+    watcher(api, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .map_ok(move |ca| {
+            let waiting = requests_waiting_on(&requests, &target_of(&ca));
+            stream::iter(waiting.into_iter().map(Ok))
+        })
+        .try_flatten()
 }
 
 type ApplierResult = std::result::Result<
