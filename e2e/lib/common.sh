@@ -110,6 +110,7 @@ run_check() {
   )
   status=$?
   set -e
+  stop_background_jobs
   case $status in
     0)
       printf 'PASS %s\n' "$name"
@@ -123,6 +124,16 @@ run_check() {
       E2E_FAILED_NAMES+=("$name")
       ;;
   esac
+}
+
+# Stops the background loops that a check started and recorded in *.bgpid files.
+stop_background_jobs() {
+  local file
+  for file in "${E2E_WORKDIR:-/nonexistent}"/*.bgpid; do
+    [[ -f "$file" ]] || continue
+    kill "$(<"$file")" 2>/dev/null || true
+    rm -f "$file"
+  done
 }
 
 # Prints the summary; the last line is "N passed, N failed" alone on a line.

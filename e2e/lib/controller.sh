@@ -184,10 +184,12 @@ controller_wait() {
     "${3:-60}" controller_answers "$2" "$1"
 }
 
-# metric_sum N NAME: prints the sum of all series of metric NAME of process N.
+# metric_sum N NAME: prints the sum of all series of metric NAME of process N;
+# fails when the metrics endpoint does not answer.
 metric_sum() {
-  curl -fsS --max-time 5 "http://127.0.0.1:$(metrics_port "$1")/metrics" |
-    awk -v name="$2" '$1 == name || index($1, name "{") == 1 { sum += $NF } END { printf "%d\n", sum }'
+  local body
+  body=$(curl -fsS --max-time 5 "http://127.0.0.1:$(metrics_port "$1")/metrics") || return 1
+  awk -v name="$2" '$1 == name || index($1, name "{") == 1 { sum += $NF } END { printf "%d\n", sum }' <<<"$body"
 }
 
 # deployed_wait: waits until the deployed controller's pods are Ready, which

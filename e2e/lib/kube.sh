@@ -45,6 +45,7 @@ ca_apply() {
     echo "  labels:"
     echo "    $RUN_LABEL: \"$RUN_ID\""
     echo "spec:"
+    # shellcheck disable=SC2001 # indents every line, which ${//} cannot anchor
     sed 's/^/  /' <<<"$spec"
   } | kc apply -f - >/dev/null
 }

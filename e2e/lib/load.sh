@@ -1,0 +1,131 @@
+# shellcheck shell=bash
+# Load mode: N approved requests against one root PrivateCA, timed until all
+# are Ready, with API writes per request and the controller's peak RSS.
+
+LOAD_BATCH=500
+LOAD_CSR_POOL=20
+
+# now_ms: prints the current time in milliseconds.
+now_ms() {
+  echo $(($(date +%s%N) / 1000000))
+}
+
+# apiserver_writes: prints the writes (POST, PUT, PATCH, APPLY, DELETE) the API
+# server counted on certificaterequests, secrets and events, from
+# apiserver_request_total; fails when /metrics is not readable.
+apiserver_writes() {
+  kc get --raw /metrics 2>/dev/null | awk '
+    /^apiserver_request_total\{/ &&
+    /resource="(certificaterequests|secrets|events)"/ &&
+    /verb="(POST|PUT|PATCH|APPLY|DELETE)"/ { sum += $NF; found = 1 }
+    END { if (!found) exit 1; printf "%d\n", sum }
+  '
+}
+
+# load_issued_count NAMESPACE: prints how many requests are Ready=True; prints
+# the failed ones to stderr.
+load_issued_count() {
+  local reasons
+  reasons=$(kc get certificaterequests -n "$1" \
+    -o 'jsonpath={range .items[*]}{.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].reason}{"\n"}{end}')
+  if grep -Eq ' (Failed|Denied)$' <<<"$reasons"; then
+    echo "requests ended unissued: $(grep -Ec ' (Failed|Denied)$' <<<"$reasons"), first: $(grep -E ' (Failed|Denied)$' <<<"$reasons" | head -n 1)" >&2
+  fi
+  grep -c ' Issued$' <<<"$reasons" || true
+}
+
+# load_create NAMESPACE DIR COUNT: creates and approves COUNT requests in
+# batches. kubectl create is used rather than apply: apply reads each object
+# first and stores a copy of it in an annotation, which would load the API
+# server with the client's work.
+load_create() {
+  local namespace=$1 dir=$2 count=$3 index batch
+  for ((index = 0; index < LOAD_CSR_POOL && index < count; index++)); do
+    pki_make_csr "$dir/load.key" "$dir/load-$index.csr" "/CN=load-$index.example.internal" \
+      "DNS:load-$index.example.internal"
+  done
+  for ((index = 0; index < count; index++)); do
+    if ((index % LOAD_BATCH == 0)); then
+      batch="$dir/batch-$((index / LOAD_BATCH)).yaml"
+      : >"$batch"
+    fi
+    {
+      echo "---"
+      cr_yaml "$namespace" "$(printf 'load-%05d' "$index")" "$dir/load-$((index % LOAD_CSR_POOL)).csr"
+    } >>"$batch"
+    if ((index % LOAD_BATCH == LOAD_BATCH - 1 || index == count - 1)); then
+      kc create -f "$batch" >/dev/null || die "kubectl create -f $batch failed"
+      kc patch -f "$batch" --subresource=status --type=merge -p "$(cr_condition_patch Approved)" >/dev/null ||
+        die "approving the requests of $batch failed"
+      log "created and approved $((index + 1)) of $count requests"
+    fi
+  done
+}
+
+# load_wait NAMESPACE COUNT ISSUED_BEFORE TIMEOUT: waits until COUNT requests are
+# issued. Out of cluster it polls the controller's issued counter, which is
+# cheap, then confirms with one listing; deployed it polls the listing.
+load_wait() {
+  local namespace=$1 count=$2 before=$3 timeout=$4 deadline issued
+  deadline=$((SECONDS + timeout))
+  if [[ "$E2E_MODE" != deployed ]]; then
+    while true; do
+      issued=$(metric_sum 0 "$ISSUED_METRIC" || echo "$before")
+      issued=$((issued - before))
+      ((issued < count)) || break
+      ((SECONDS < deadline)) || break
+      sleep 0.5
+    done
+  fi
+  while true; do
+    issued=$(load_issued_count "$namespace")
+    ((issued < count)) || return 0
+    if ((SECONDS >= deadline)); then
+      log "timed out after ${timeout}s waiting for $count requests to be issued; $issued are"
+      return 1
+    fi
+    log "$issued of $count issued"
+    sleep 5
+  done
+}
+
+run_load() {
+  local count=$1 ns dir started created finished elapsed_ms writes_before writes_after
+  local issued_before=0 rss="n/a (deployed controller)" writes="n/a" source rate
+  # shellcheck disable=SC2034 # read by fail() when a step fails
+  E2E_CURRENT_CHECK=load
+  ns=$(ns_create load)
+  dir="$E2E_WORKDIR/load"
+  mkdir -p "$dir"
+  setup_root "$ns" ca
+  pki_make_key p256 "$dir/load.key"
+  writes_before=$(apiserver_writes || true)
+  [[ "$E2E_MODE" == deployed ]] || issued_before=$(metric_sum 0 "$ISSUED_METRIC")
+  log "load: $count requests in namespace $ns"
+
+  started=$(now_ms)
+  load_create "$ns" "$dir" "$count"
+  created=$(now_ms)
+  load_wait "$ns" "$count" "$issued_before" "${E2E_LOAD_TIMEOUT:-$((120 + count / 2))}" ||
+    die "not all $count requests were issued; the controller log is $E2E_WORKDIR/controller-0.log"
+  finished=$(now_ms)
+  elapsed_ms=$((finished - started))
+
+  writes_after=$(apiserver_writes || true)
+  if [[ -n "$writes_before" && -n "$writes_after" ]]; then
+    # The suite itself wrote one create and one approval per request.
+    writes=$(awk -v d=$((writes_after - writes_before - 2 * count)) -v n="$count" 'BEGIN { printf "%.2f", d / n }')
+    source="apiserver_request_total of certificaterequests, secrets and events, minus the suite's create and approval"
+  else
+    source="none: the API server's /metrics is not readable with this kubeconfig"
+  fi
+  if [[ "$E2E_MODE" != deployed ]]; then
+    rss=$(awk '/^VmHWM:/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$(controller_pid 0)/status")
+  fi
+  rate=$(awk -v n="$count" -v ms="$elapsed_ms" 'BEGIN { printf "%.1f", n * 1000 / ms }')
+  log "creating and approving took $(((created - started) / 1000))s; API writes counted by: $source"
+  echo "| requests | seconds until all Ready | requests/s | API writes per request | controller peak RSS (VmHWM) |"
+  echo "| ---: | ---: | ---: | ---: | ---: |"
+  printf '| %d | %s | %s | %s | %s |\n' "$count" \
+    "$(awk -v ms="$elapsed_ms" 'BEGIN { printf "%.1f", ms / 1000 }')" "$rate" "$writes" "$rss"
+}
