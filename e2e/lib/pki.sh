@@ -74,8 +74,10 @@ pki_flip_last_byte() {
 }
 
 # pki_csr_signature_ok CSR: succeeds when the CSR's self-signature verifies.
+# OpenSSL 3.0's "req -verify" exits 0 even on a bad signature, so the message
+# is what counts.
 pki_csr_signature_ok() {
-  openssl req -in "$1" -noout -verify >/dev/null 2>&1
+  openssl req -in "$1" -noout -verify 2>&1 | grep -q 'verify OK'
 }
 
 # pki_count_certs FILE: prints the number of PEM certificates in FILE.
@@ -108,7 +110,7 @@ pki_fingerprint() {
 pki_extension() {
   local cert=$1 name=$2
   openssl x509 -in "$cert" -noout -text | awk -v name="$name" '
-    function flush() { if (found) { print crit "|" value; exit 0 } }
+    function flush() { if (found && !printed) { print crit "|" value; printed = 1 } exit 0 }
     found && /^            [A-Za-z0-9]/ { flush() }
     found && /^    Signature Algorithm:/ { flush() }
     found && /^                / {
@@ -118,7 +120,7 @@ pki_extension() {
     index($0, "            " name ":") == 1 {
       found = 1; crit = ($0 ~ /critical/ ? "critical" : "-"); value = ""
     }
-    END { if (found) { print crit "|" value; exit 0 } exit 1 }
+    END { if (!found) exit 1; if (!printed) print crit "|" value }
   '
 }
 
