@@ -98,9 +98,9 @@ check_template_annotation() {
 }
 
 # san_only_case NAME SAN: a CSR with no subject and one SAN must be issued with
-# an empty subject, a critical subjectAltName copied byte for byte, and a chain
-# that verifies (openssl verify -x509_strict rejects an empty subject whose SAN
-# is not critical).
+# an empty subject and a critical subjectAltName copied byte for byte. Its chain
+# must verify, and openssl verify -x509_strict rejects an empty subject whose
+# SAN is not critical.
 san_only_case() {
   local name=$1 san=$2 ns dir
   ns=$(ns_create "$name")

@@ -53,8 +53,9 @@ expect_terminal() {
 }
 
 # cr_create_admitted NAMESPACE NAME CSR [cr_yaml options]
-# Creates a request; returns 2 when an admission webhook (cert-manager's
-# validates CSRs) rejected it, which ends such a check early with a PASS.
+# Creates a request and returns 2 when an admission webhook rejected it.
+# cert-manager's webhook verifies CSRs, so with cert-manager installed a broken
+# CSR never reaches the controller and the check ends early with a PASS.
 cr_create_admitted() {
   local output
   if output=$(cr_yaml "$@" | kc create -f - 2>&1); then
@@ -110,8 +111,9 @@ check_only_denied() {
 }
 
 # expect_untouched NAMESPACE NAME ALLOW_CERT_MANAGER
-# Only the suite (kubectl) and, when ALLOW_CERT_MANAGER is 1, cert-manager's
-# own controllers wrote the status; no Event from anyone else; nothing issued.
+# Checks that only the suite (kubectl) wrote the status, or also cert-manager's
+# own controllers when ALLOW_CERT_MANAGER is 1. No other component may have
+# recorded an Event, and nothing may have been issued.
 expect_untouched() {
   local namespace=$1 name=$2 allow=$3 manager uid events
   while read -r manager; do
@@ -149,7 +151,7 @@ check_empty_group() {
   cr_create "$ns" "$name" "$dir/app.csr" --group "" --issuer ca
   cr_approve "$ns" "$name"
   sleep 10
-  # An empty group means cert-manager.io, so cert-manager itself may answer.
+  # An empty group means cert-manager.io, so cert-manager itself may write a status.
   expect_untouched "$ns" "$name" 1
   local lines
   lines=$(controller_log_lines "$name")
@@ -300,8 +302,8 @@ controller_logs() {
   fi
 }
 
-# A missing RBAC rule in the chart shows up as "forbidden" answers from the API
-# server, which some checks would only see as timeouts.
+# A missing RBAC rule in the chart makes the API server return "forbidden",
+# which most checks would only see as a timeout.
 check_controller_log_clean() {
   local lines
   if [[ "$E2E_MODE" != deployed ]]; then

@@ -167,7 +167,7 @@ probe() {
   curl -fsS --max-time 2 "http://127.0.0.1:$1/$2" >/dev/null
 }
 
-# controller_answers PATH N: process N is alive and answers PROBE_PATH.
+# controller_answers PATH N: succeeds when process N is alive and GET /PATH returns 2xx.
 controller_answers() {
   local path=$1 index=$2
   if [[ -z "$(controller_pid "$index")" ]]; then
@@ -178,14 +178,14 @@ controller_answers() {
   probe "$(health_port "$index")" "$path"
 }
 
-# controller_wait N PATH [TIMEOUT]: waits until process N answers /PATH (readyz or healthz).
+# controller_wait N PATH [TIMEOUT]: waits until process N returns 2xx for /PATH (readyz or healthz).
 controller_wait() {
   wait_until "controller process $1 to answer /$2 on 127.0.0.1:$(health_port "$1")" \
     "${3:-60}" controller_answers "$2" "$1"
 }
 
 # metric_sum N NAME: prints the sum of all series of metric NAME of process N;
-# fails when the metrics endpoint does not answer.
+# fails when the metrics endpoint is unreachable.
 metric_sum() {
   local body
   body=$(curl -fsS --max-time 5 "http://127.0.0.1:$(metrics_port "$1")/metrics") || return 1

@@ -10,9 +10,9 @@ now_ms() {
   echo $(($(date +%s%N) / 1000000))
 }
 
-# apiserver_writes: prints the writes (POST, PUT, PATCH, APPLY, DELETE) the API
-# server counted on certificaterequests, secrets and events, from
-# apiserver_request_total; fails when /metrics is not readable.
+# apiserver_writes: prints the sum of apiserver_request_total for the verbs
+# POST, PUT, PATCH, APPLY and DELETE on certificaterequests, secrets and events.
+# Fails when the API server's /metrics is not readable.
 apiserver_writes() {
   kc get --raw /metrics 2>/dev/null | awk '
     /^apiserver_request_total\{/ &&

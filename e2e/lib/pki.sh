@@ -313,6 +313,7 @@ pki_check_status_chain() {
     echo "chain contains CR characters; expected LF line endings only"
     problems=1
   fi
+
   count=$(pki_split_certs "$chain" "$chain.part")
   if ((count != $# + 1)); then
     echo "chain has $count certificates, expected $(($# + 1)) (the leaf, then $# intermediates)"
@@ -325,6 +326,7 @@ pki_check_status_chain() {
     echo "chain contains the same certificate more than once"
     problems=1
   fi
+
   index=1
   local expected
   for expected in "$@"; do
@@ -340,10 +342,10 @@ pki_check_status_chain() {
 }
 
 # pki_make_ca DIR DAYS [PARENT_DIR [PATHLEN]]
-# Writes DIR/tls.key (RSA 2048) and DIR/tls.crt, a CA certificate valid for DAYS
-# with critical basicConstraints CA:TRUE, signed by PARENT_DIR's CA or by itself,
-# plus DIR/ca.crt (the root) and DIR/chain.crt (the issuers above, parent first,
-# root last; empty for a root), the layout of a CA Secret.
+# Writes a CA in the layout of a CA Secret. DIR/tls.key is an RSA 2048 key and
+# DIR/tls.crt a certificate valid for DAYS with critical basicConstraints
+# CA:TRUE, signed by PARENT_DIR's CA or by itself. DIR/ca.crt is the root, and
+# DIR/chain.crt the issuers above (parent first, root last, empty for a root).
 pki_make_ca() {
   local dir=$1 days=$2 parent=${3:-} pathlen=${4:-}
   local name bc="critical,CA:TRUE"
