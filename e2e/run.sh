@@ -150,17 +150,21 @@ install_crds() {
   fi
 }
 
-# Deletes what this run created. Objects go first, while the controller still
-# runs and can remove its finalizers; then the processes stop.
-cleanup() {
-  local status=$?
+# clean_up_run STATUS: deletes what this run created, once. Objects go first,
+# while the controller still runs and can remove its finalizers; then the
+# processes stop. The work directory stays when STATUS is not 0.
+clean_up_run() {
+  local status=$1
+  [[ -z "${CLEANED_UP:-}" && -n "${E2E_WORKDIR:-}" && -d "$E2E_WORKDIR" ]] || return 0
+  CLEANED_UP=1
+  # Cleanup is best effort: a failed delete must not stop the deletes after it.
   set +e
-  [[ -n "${E2E_WORKDIR:-}" && -d "$E2E_WORKDIR" ]] || exit "$status"
   stop_background_jobs
   if [[ "${E2E_KEEP:-}" == 1 ]]; then
     log "E2E_KEEP=1: kept objects labelled $RUN_LABEL=$RUN_ID, namespaces $RUN_ID-*, and $E2E_WORKDIR"
     stop_all_controllers
-    exit "$status"
+    set -e
+    return 0
   fi
   log "cleaning up run $RUN_ID"
   kc delete "clusterprivatecas.$GROUP" -l "$RUN_LABEL=$RUN_ID" --wait=false >/dev/null 2>&1
@@ -186,6 +190,14 @@ cleanup() {
   else
     log "kept $E2E_WORKDIR (controller logs, CSRs and certificates) for the failure"
   fi
+  set -e
+}
+
+# Cleans up when the run ends early: on an error, a signal or a failed setup.
+on_exit() {
+  local status=$?
+  set +e
+  clean_up_run "$status"
   exit "$status"
 }
 
@@ -236,7 +248,7 @@ main() {
   E2E_WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/privateca-e2e.XXXXXX")
   BASE_PORT=$((20000 + 2 * (RANDOM % 10000)))
   CONTROLLER_NAMESPACE=""
-  trap cleanup EXIT
+  trap on_exit EXIT
   trap 'exit 130' INT TERM
   log "run $RUN_ID, mode $E2E_MODE, work directory $E2E_WORKDIR"
 
@@ -261,6 +273,8 @@ main() {
 
   if [[ -n "$LOAD_COUNT" ]]; then
     run_load "$LOAD_COUNT"
+    clean_up_run 0
+    echo "$LOAD_TABLE"
     return
   fi
 
@@ -276,8 +290,13 @@ main() {
     fi
   done
   run_check check_controller_log_clean
+
+  # Cleaning up first keeps the summary on the last line of the output.
+  local status=0
+  ((E2E_FAILED == 0)) || status=1
+  clean_up_run "$status"
   print_summary
-  ((E2E_FAILED == 0))
+  return "$status"
 }
 
 main "$@"

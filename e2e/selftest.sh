@@ -17,7 +17,17 @@ source "$E2E_DIR/lib/controller.sh"
 PASSED=0
 FAILED=0
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/privateca-e2e-selftest.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+# Stops fake controllers a failed run left behind, then removes the work directory.
+stop_fakes() {
+  local pid
+  if [[ -f "$WORK/fake.log.pids" ]]; then
+    while read -r pid; do
+      kill "$pid" 2>/dev/null || true
+    done <"$WORK/fake.log.pids"
+  fi
+  rm -rf "$WORK"
+}
+trap stop_fakes EXIT
 
 # ok NAME COMMAND...: COMMAND must succeed.
 ok() {
@@ -316,8 +326,149 @@ test_check_runner() {
   ok "--only runs the matching checks only" equals "$(tail -n1 <<<"$output")" "1 passed, 0 failed"
 }
 
+# write_fakes DIR: writes stand-ins for kubectl, helm and the controller into
+# DIR. They log every call and return just enough for run.sh's setup and
+# cleanup to run, so that the flow around the checks is exercised offline.
+write_fakes() {
+  local dir=$1
+  mkdir -p "$dir"
+  cat >"$dir/kubectl" <<'EOF_KUBECTL'
+#!/usr/bin/env bash
+echo "kubectl $*" >>"$FAKE_LOG"
+args=" $* "
+case $args in
+  *" version "*) echo "Server Version: v1.33.0" ;;
+  *" config view "*)
+    case $args in
+      *".server}"*) printf 'https://127.0.0.1:6443' ;;
+      *".certificate-authority-data}"*) printf 'Q0E=' ;;
+    esac
+    ;;
+  *" create token "*) echo fake-token ;;
+  *" apply --dry-run=client "*)
+    file=${args#* -f }
+    file=${file%% *}
+    awk '/^  name: / { print "customresourcedefinition.apiextensions.k8s.io/" $2 }' "$file"
+    ;;
+  *" get crd "* | *" get customresourcedefinition"*) exit 1 ;;
+esac
+exit 0
+EOF_KUBECTL
+  cat >"$dir/helm" <<'EOF_HELM'
+#!/usr/bin/env bash
+echo "helm $*" >>"$FAKE_LOG"
+cat <<'EOF_CHART'
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: fake-issuer
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: fake-issuer
+rules: []
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: fake-issuer
+EOF_CHART
+EOF_HELM
+  cat >"$dir/privateca-issuer" <<'EOF_CONTROLLER'
+#!/usr/bin/env bash
+echo "privateca-issuer $* POD_NAMESPACE=$POD_NAMESPACE POD_NAME=$POD_NAME" >>"$FAKE_LOG"
+echo $$ >>"$FAKE_LOG.pids"
+grep -q 'token: fake-token' "$KUBECONFIG" || { echo "kubeconfig without the token" >&2; exit 1; }
+grep -q 'server: https://127.0.0.1:6443' "$KUBECONFIG" || { echo "kubeconfig without the server" >&2; exit 1; }
+grep -q 'certificate-authority-data: Q0E=' "$KUBECONFIG" || { echo "kubeconfig without the CA" >&2; exit 1; }
+while (($# > 0)); do
+  [[ "$1" == --health-probe-bind-address ]] && port=${2##*:}
+  shift
+done
+root=$(mktemp -d)
+touch "$root/healthz" "$root/readyz"
+exec python3 -m http.server "$port" --bind 127.0.0.1 --directory "$root"
+EOF_CONTROLLER
+  chmod +x "$dir"/*
+}
+
+# no_fake_controller_left: fails while a fake controller process still runs.
+no_fake_controller_left() {
+  local pid
+  while read -r pid; do
+    ! kill -0 "$pid" 2>/dev/null || {
+      echo "fake controller $pid still runs"
+      return 1
+    }
+  done <"$WORK/fake.log.pids"
+}
+
+# fake_run ARG...: runs a copy of run.sh against the fakes; prints its output.
+fake_run() {
+  local repo="$WORK/repo"
+  rm -rf "$repo"
+  mkdir -p "$repo/crds" "$repo/charts/privateca-issuer"
+  cp -r "$E2E_DIR" "$repo/e2e"
+  printf 'apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: privatecas.privateca.issuer.dev\n' \
+    >"$repo/crds/privateca.issuer.dev.yaml"
+  printf 'apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: certificaterequests.cert-manager.io\n' \
+    >"$WORK/cert-manager.crds.yaml"
+  : >"$WORK/fake.log"
+  touch "$WORK/fake.kubeconfig"
+  env -u E2E_REQUIRE_CLUSTER -u E2E_KEEP PATH="$WORK/fakes:$PATH" FAKE_LOG="$WORK/fake.log" \
+    KUBECONFIG="$WORK/fake.kubeconfig" E2E_BINARY="$WORK/fakes/privateca-issuer" TMPDIR="$WORK" \
+    "$@" 2>&1
+}
+
+test_setup_flow() {
+  local output status
+  if ! command -v python3 >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
+    echo "NOTE python3 or curl is missing; skipped the setup flow test"
+    return
+  fi
+  write_fakes "$WORK/fakes"
+
+  status=0
+  output=$(fake_run "$WORK/repo/e2e/run.sh" --only '^no-such-check$') || status=$?
+  ok "missing CertificateRequest CRD stops the run" equals "$status" 1
+  ok "the error names CERT_MANAGER_CRDS" grep -q 'set CERT_MANAGER_CRDS' <<<"$output"
+
+  rm -rf "$WORK"/privateca-e2e.*
+  status=0
+  output=$(fake_run env CERT_MANAGER_CRDS="$WORK/cert-manager.crds.yaml" \
+    "$WORK/repo/e2e/run.sh" --only '^no-such-check$') || status=$?
+  ok "setup and cleanup exit 0" equals "$status" 0
+  ok "the last line counts the checks" equals "$(tail -n1 <<<"$output")" "0 passed, 0 failed"
+  ok "the CRDs are applied" grep -q 'apply -f .*/crds/privateca.issuer.dev.yaml' "$WORK/fake.log"
+  ok "cert-manager's CRDs are applied" grep -q "apply -f $WORK/cert-manager.crds.yaml" "$WORK/fake.log"
+  ok "helm renders the chart into the controller namespace" \
+    grep -Eq '^helm template e2e-[0-9a-f]{6} .*/charts/privateca-issuer --namespace e2e-[0-9a-f]{6}-controller$' "$WORK/fake.log"
+  ok "a token is requested for the chart's ServiceAccount" \
+    grep -Eq 'create token fake-issuer -n e2e-[0-9a-f]{6}-controller --duration=2h' "$WORK/fake.log"
+  ok "the controller runs with the fixed flags" \
+    grep -Eq '^privateca-issuer run --cluster-resource-namespace e2e-[0-9a-f]{6}-controller --metrics-bind-address 127.0.0.1:[0-9]+ --health-probe-bind-address 127.0.0.1:[0-9]+ --log-format text POD_NAMESPACE=e2e-[0-9a-f]{6}-controller POD_NAME=e2e-controller-0$' \
+    "$WORK/fake.log"
+  ok "cleanup deletes the chart's RBAC" grep -q 'delete -f .*/chart-rbac.yaml' "$WORK/fake.log"
+  ok "cleanup deletes the controller namespace" grep -Eq 'delete namespace e2e-[0-9a-f]{6}-controller' "$WORK/fake.log"
+  ok "cleanup deletes the CRDs it created" grep -q 'delete crd --wait=false privatecas.privateca.issuer.dev certificaterequests.cert-manager.io' "$WORK/fake.log"
+  ok "cleanup removes the work directory" equals "$(find "$WORK" -maxdepth 1 -name 'privateca-e2e.*' | wc -l)" 0
+  ok "cleanup stops the controller" no_fake_controller_left
+
+  status=0
+  output=$(fake_run env CERT_MANAGER_CRDS="$WORK/cert-manager.crds.yaml" \
+    "$WORK/repo/e2e/run.sh" --deployed --only '^no-such-check$') || status=$?
+  ok "deployed mode exits 0" equals "$status" 0
+  ok "deployed mode waits for Ready pods" \
+    grep -q 'wait pod -n privateca-issuer -l app.kubernetes.io/name=privateca-issuer --for=condition=Ready' "$WORK/fake.log"
+  rejects "deployed mode renders no chart" grep -q '^helm' "$WORK/fake.log"
+  rejects "deployed mode deletes no controller namespace" grep -q 'delete namespace privateca-issuer' "$WORK/fake.log"
+}
+
 test_scripts
 test_check_runner
+test_setup_flow
 test_skip_path
 test_csr_helpers
 test_certificate_helpers

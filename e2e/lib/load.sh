@@ -89,6 +89,8 @@ load_wait() {
   done
 }
 
+# run_load N: runs load mode and stores the Markdown table in LOAD_TABLE, which
+# run.sh prints after cleaning up.
 run_load() {
   local count=$1 ns dir started created finished elapsed_ms writes_before writes_after
   local issued_before=0 rss="n/a (deployed controller)" writes="n/a" source rate
@@ -124,8 +126,11 @@ run_load() {
   fi
   rate=$(awk -v n="$count" -v ms="$elapsed_ms" 'BEGIN { printf "%.1f", n * 1000 / ms }')
   log "creating and approving took $(((created - started) / 1000))s; API writes counted by: $source"
-  echo "| requests | seconds until all Ready | requests/s | API writes per request | controller peak RSS (VmHWM) |"
-  echo "| ---: | ---: | ---: | ---: | ---: |"
-  printf '| %d | %s | %s | %s | %s |\n' "$count" \
-    "$(awk -v ms="$elapsed_ms" 'BEGIN { printf "%.1f", ms / 1000 }')" "$rate" "$writes" "$rss"
+  # shellcheck disable=SC2034 # printed by run.sh after the cleanup
+  LOAD_TABLE=$(
+    echo "| requests | seconds until all Ready | requests/s | API writes per request | controller peak RSS (VmHWM) |"
+    echo "| ---: | ---: | ---: | ---: | ---: |"
+    printf '| %d | %s | %s | %s | %s |\n' "$count" \
+      "$(awk -v ms="$elapsed_ms" 'BEGIN { printf "%.1f", ms / 1000 }')" "$rate" "$writes" "$rss"
+  )
 }
