@@ -2,6 +2,8 @@
 # End-to-end suite of privateca-issuer against a real cluster; docs/e2e.md
 # explains what it needs and how to read its output.
 set -euo pipefail
+# A failing command inside $(...) must fail the assignment, and so the check.
+shopt -s inherit_errexit
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$E2E_DIR/.." && pwd)

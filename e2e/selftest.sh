@@ -3,6 +3,7 @@
 # openssl helpers against certificates made here, and the YAML helpers.
 # Needs bash, openssl and GNU coreutils; no cluster.
 set -euo pipefail
+shopt -s inherit_errexit
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=e2e/lib/common.sh

@@ -12,9 +12,14 @@ log() {
   printf 'e2e: %s\n' "$*" >&2
 }
 
-# Prints an error and exits the current shell with status 1.
+# Prints an error and exits the current shell with status 1. Inside a check it
+# prints the check's FAIL line instead.
 die() {
-  printf 'e2e: ERROR: %s\n' "$*" >&2
+  if [[ -n "${E2E_CURRENT_CHECK:-}" ]]; then
+    printf 'FAIL %s: %s\n' "$E2E_CURRENT_CHECK" "$*"
+  else
+    printf 'e2e: ERROR: %s\n' "$*" >&2
+  fi
   exit 1
 }
 

@@ -144,21 +144,29 @@ controller_start() {
   echo $! >"$E2E_WORKDIR/controller-$index.pid"
 }
 
-# controller_kill N [SIGNAL]: stops process N (SIGTERM by default) and waits up to 20 s.
+# controller_kill N [SIGNAL]: stops process N (SIGTERM by default). After 20 s
+# it sends SIGKILL, and it fails when the process still exists 5 s later.
 controller_kill() {
   local index=$1 signal=${2:-TERM} pid deadline
   pid=$(controller_pid "$index")
   [[ -n "$pid" ]] || return 0
   kill -s "$signal" "$pid" 2>/dev/null || true
   deadline=$((SECONDS + 20))
-  while kill -0 "$pid" 2>/dev/null; do
-    if ((SECONDS >= deadline)); then
-      log "controller process $index (pid $pid) ignored SIG$signal for 20s; sending SIGKILL"
-      kill -s KILL "$pid" 2>/dev/null || true
-      deadline=$((SECONDS + 5))
-    fi
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
     sleep 0.2
   done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "controller process $index (pid $pid) ignored SIG$signal for 20s; sending SIGKILL"
+    kill -s KILL "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + 5))
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
+      sleep 0.2
+    done
+  fi
+  if kill -0 "$pid" 2>/dev/null; then
+    log "controller process $index (pid $pid) still exists 5s after SIGKILL"
+    return 1
+  fi
   rm -f "$E2E_WORKDIR/controller-$index.pid"
 }
 

@@ -294,7 +294,9 @@ cr_uid() {
 
 # record_count NAMESPACE UID: prints the number of issuance records of a request.
 record_count() {
-  kc get secrets -n "$1" -l "$RECORD_LABEL=$2" -o name | grep -c . || true
+  local names
+  names=$(kc get secrets -n "$1" -l "$RECORD_LABEL=$2" -o name)
+  grep -c . <<<"$names" || true
 }
 
 # events_of NAMESPACE UID: prints "type|reason|message|component" per Event on the object.
