@@ -56,6 +56,9 @@ Environment:
   E2E_BINARY=PATH              use this controller binary instead of cargo build
   E2E_BURST=N                  requests per idempotency burst (default 200)
   E2E_TIMEOUT=SECONDS          bound of each single wait (default 60)
+  E2E_LOAD_TIMEOUT=SECONDS     load mode: bound of the wait for all requests
+                               (default 120 + N/2)
+  E2E_LOAD_PARALLEL=N          load mode: kubectl processes at once (default 8)
   E2E_CONTROLLER_NAMESPACE     --deployed: namespace of the controller (default privateca-issuer)
   E2E_CONTROLLER_SELECTOR      --deployed: label selector of its pods
                                (default app.kubernetes.io/name=privateca-issuer)

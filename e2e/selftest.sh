@@ -14,6 +14,8 @@ source "$E2E_DIR/lib/pki.sh"
 source "$E2E_DIR/lib/kube.sh"
 # shellcheck source=e2e/lib/controller.sh
 source "$E2E_DIR/lib/controller.sh"
+# shellcheck source=e2e/lib/load.sh
+source "$E2E_DIR/lib/load.sh"
 
 PASSED=0
 FAILED=0
@@ -467,9 +469,28 @@ test_setup_flow() {
   rejects "deployed mode deletes no controller namespace" grep -q 'delete namespace privateca-issuer' "$WORK/fake.log"
 }
 
+test_load_batches() {
+  local dir="$WORK/load" count
+  mkdir -p "$dir"
+  RUN_ID=e2e-selftest
+  pki_make_key p256 "$dir/load.key"
+  load_write_batches load-ns "$dir" 250
+  ok "250 requests make 3 batch files" equals "$(find "$dir" -name 'batch-*.yaml' | wc -l)" 3
+  count=$(cat "$dir"/batch-*.yaml | grep -c '^kind: CertificateRequest$')
+  ok "batch files hold 250 requests" equals "$count" 250
+  ok "request names are unique" equals "$(cat "$dir"/batch-*.yaml | grep '^  name: ' | sort -u | wc -l)" 250
+  ok "the CSR pool shares one key" equals "$(pki_csr_pubkey "$dir/load-19.csr")" "$(pki_csr_pubkey "$dir/load-0.csr")"
+  ok "the pool has 20 CSRs" equals "$(find "$dir" -name 'load-*.csr' | wc -l)" 20
+  : >"$WORK/fake.log"
+  PATH="$WORK/fakes:$PATH" FAKE_LOG="$WORK/fake.log" load_create "$dir" 2>/dev/null
+  ok "each batch is created once" equals "$(grep -c ' create -f .*/batch-' "$WORK/fake.log")" 3
+  ok "each batch is approved once" equals "$(grep -c ' patch -f .*/batch-.* --subresource=status --type=merge -p {"status":{"conditions":\[{"type":"Approved","status":"True"' "$WORK/fake.log")" 3
+}
+
 test_scripts
 test_check_runner
 test_setup_flow
+test_load_batches
 test_skip_path
 test_csr_helpers
 test_certificate_helpers
