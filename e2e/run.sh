@@ -127,14 +127,17 @@ require_cluster() {
   fi
 }
 
-# Applies a CRD file and remembers which of its CRDs this run created.
+# Applies a CRD file and remembers which of its CRDs this run created. Server-side
+# apply avoids the last-applied annotation, which large CRDs can overflow.
 apply_crds() {
   local file=$1 names name
-  names=$(kc apply --dry-run=client -f "$file" -o name) || die "kubectl cannot read the CRDs in $file"
+  names=$(kc apply --dry-run=client -f "$file" -o name) || die "kubectl cannot read the objects in $file"
+  names=$(grep '^customresourcedefinition' <<<"$names" || true)
+  [[ -n "$names" ]] || die "$file contains no CustomResourceDefinition"
   for name in $names; do
     kc get "$name" >/dev/null 2>&1 || echo "${name#*/}" >>"$E2E_WORKDIR/created-crds"
   done
-  kc apply -f "$file" >/dev/null || die "kubectl apply -f $file failed"
+  kc apply --server-side --force-conflicts -f "$file" >/dev/null || die "kubectl apply -f $file failed"
   for name in $names; do
     kc wait --for condition=established --timeout=60s "$name" >/dev/null ||
       die "$name was not established within 60s"

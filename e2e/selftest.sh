@@ -444,8 +444,8 @@ test_setup_flow() {
     "$WORK/repo/e2e/run.sh" --only '^no-such-check$') || status=$?
   ok "setup and cleanup exit 0" equals "$status" 0
   ok "the last line counts the checks" equals "$(tail -n1 <<<"$output")" "0 passed, 0 failed"
-  ok "the CRDs are applied" grep -q 'apply -f .*/crds/privateca.issuer.dev.yaml' "$WORK/fake.log"
-  ok "cert-manager's CRDs are applied" grep -q "apply -f $WORK/cert-manager.crds.yaml" "$WORK/fake.log"
+  ok "the CRDs are applied" grep -q 'apply --server-side --force-conflicts -f .*/crds/privateca.issuer.dev.yaml' "$WORK/fake.log"
+  ok "cert-manager's CRDs are applied" grep -q "apply --server-side --force-conflicts -f $WORK/cert-manager.crds.yaml" "$WORK/fake.log"
   ok "helm renders the chart into the controller namespace" \
     grep -Eq '^helm template e2e-[0-9a-f]{6} .*/charts/privateca-issuer --namespace e2e-[0-9a-f]{6}-controller$' "$WORK/fake.log"
   ok "a token is requested for the chart's ServiceAccount" \
