@@ -174,6 +174,7 @@ clean_up_run() {
     set -e
     return 0
   fi
+
   log "cleaning up run $RUN_ID"
   kc delete "clusterprivatecas.$GROUP" -l "$RUN_LABEL=$RUN_ID" --wait=false >/dev/null 2>&1
   kc get namespaces -l "$RUN_LABEL=$RUN_ID" -o name 2>/dev/null | grep -v "/$CONTROLLER_NAMESPACE\$" |
@@ -181,6 +182,7 @@ clean_up_run() {
   wait_until "the run's namespaces to be deleted" 90 no_test_namespaces_left
   stop_all_controllers
   remove_leftover_finalizers
+
   local file
   if [[ -f "$E2E_WORKDIR/cleanup-files" ]]; then
     while read -r file; do

@@ -87,6 +87,7 @@ write_token_kubeconfig() {
   fi
   token=$(kc create token "$account" -n "$CONTROLLER_NAMESPACE" --duration=2h) ||
     die "kubectl create token $account -n $CONTROLLER_NAMESPACE failed"
+
   {
     echo "apiVersion: v1"
     echo "kind: Config"

@@ -151,6 +151,7 @@ cr_yaml() {
       *) echo "cr_yaml: unknown option '$1'" >&2 && return 1 ;;
     esac
   done
+
   echo "apiVersion: cert-manager.io/v1"
   echo "kind: CertificateRequest"
   echo "metadata:"
