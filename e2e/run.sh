@@ -82,6 +82,10 @@ parse_args() {
       --only)
         (($# >= 2)) || { echo "e2e: --only needs a REGEX" >&2 && exit 2; }
         E2E_ONLY=$2
+        local regex_status=0
+        # shellcheck disable=SC2319 # the status of [[ ]] itself: 2 means an invalid regex
+        [[ "" =~ $E2E_ONLY ]] || regex_status=$?
+        ((regex_status != 2)) || { echo "e2e: --only: invalid regular expression '$E2E_ONLY'" >&2 && exit 2; }
         shift 2
         ;;
       --load)

@@ -138,6 +138,8 @@ EOF
   ok "--help exits 0" "$E2E_DIR/run.sh" --help
   ok "--help documents --load" grep -q -- '--load' <<<"$("$E2E_DIR/run.sh" --help)"
   rejects "an unknown flag exits non-zero" "$E2E_DIR/run.sh" --no-such-flag
+  rejects "an invalid --only regex exits non-zero" "$E2E_DIR/run.sh" --only '('
+  rejects "--load with a zero count exits non-zero" "$E2E_DIR/run.sh" --load 0
 }
 
 test_csr_helpers() {
