@@ -243,7 +243,7 @@ remove_leftover_finalizers() {
     kubectl patch $object --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
   done < <(
     kc get "privatecas.$GROUP,certificaterequests.cert-manager.io" -A \
-      -o 'jsonpath={range .items[?(@.metadata.finalizers)]}-n {.metadata.namespace} {.kind}/{.metadata.name}{"\n"}{end}' 2>/dev/null |
+      -o "jsonpath={range .items[?(@.metadata.finalizers)]}$FINALIZER_HOLDER_FIELDS{end}" 2>/dev/null |
       grep -- "-n $RUN_ID-"
     kc get "clusterprivatecas.$GROUP" -l "$RUN_LABEL=$RUN_ID" -o name 2>/dev/null
   )

@@ -489,8 +489,113 @@ test_load_batches() {
   ok "each batch is approved once" equals "$(grep -c ' patch -f .*/batch-.* --subresource=status --type=merge -p {"status":{"conditions":\[{"type":"Approved","status":"True"' "$WORK/fake.log")" 3
 }
 
+# jsonpath FILE TEMPLATE: prints TEMPLATE applied by kubectl to the object in FILE.
+jsonpath() {
+  env -u KUBECONFIG kubectl patch --local -f "$1" -p '{}' --type=merge -o "jsonpath=$2"
+}
+
+test_jsonpath_templates() {
+  if ! command -v kubectl >/dev/null 2>&1; then
+    echo "NOTE kubectl is not installed; skipped the jsonpath tests"
+    return
+  fi
+  cat >"$WORK/request.json" <<'EOF'
+{"apiVersion": "cert-manager.io/v1", "kind": "CertificateRequest",
+ "metadata": {"name": "app", "namespace": "ns1", "uid": "uid-1", "finalizers": ["example.com/hold"],
+   "managedFields": [
+     {"manager": "kubectl-patch", "operation": "Update", "subresource": "status"},
+     {"manager": "kubectl-create", "operation": "Update"},
+     {"manager": "privateca-issuer", "operation": "Apply", "subresource": "status"}]},
+ "spec": {"request": "QUJD", "issuerRef": {"name": "ca"}},
+ "status": {"certificate": "Q0VSVA==", "conditions": [
+   {"type": "Approved", "status": "True", "reason": "E2E"},
+   {"type": "Ready", "status": "False", "reason": "Pending", "message": "PrivateCA \"ca\" not found in namespace ns1"}]}}
+EOF
+  cat >"$WORK/event.json" <<'EOF'
+{"apiVersion": "v1", "kind": "Event", "metadata": {"name": "app.1", "namespace": "ns1"},
+ "involvedObject": {"uid": "uid-1"}, "type": "Warning", "reason": "Capped",
+ "message": "notAfter capped", "source": {"component": "privateca-issuer"}}
+EOF
+  cat >"$WORK/record.json" <<'EOF'
+{"apiVersion": "v1", "kind": "Secret",
+ "metadata": {"name": "privateca-issuer-uid-1", "namespace": "ns1",
+   "labels": {"privateca.issuer.dev/request-uid": "uid-1"},
+   "ownerReferences": [{"apiVersion": "cert-manager.io/v1", "kind": "CertificateRequest", "name": "app", "uid": "uid-1"}]},
+ "data": {"tls.crt": "QUJD", "ca.crt": "REVG"}}
+EOF
+  ok "Ready condition" equals "$(jsonpath "$WORK/request.json" "$JSONPATH_READY")" \
+    'False|Pending|PrivateCA "ca" not found in namespace ns1'
+  ok "status managers" equals "$(jsonpath "$WORK/request.json" "$JSONPATH_STATUS_MANAGERS")" \
+    $'kubectl-patch\nprivateca-issuer'
+  ok "request reason fields" equals "$(jsonpath "$WORK/request.json" "$REQUEST_REASON_FIELDS")" "app Pending"
+  ok "request certificate fields" equals "$(jsonpath "$WORK/request.json" "$REQUEST_CERTIFICATE_FIELDS")" \
+    "app uid-1 Q0VSVA=="
+  ok "finalizer holder fields" equals "$(jsonpath "$WORK/request.json" "$FINALIZER_HOLDER_FIELDS")" \
+    "-n ns1 CertificateRequest/app"
+  ok "existence filter" equals \
+    "$(jsonpath "$WORK/request.json" '{range .metadata.managedFields[?(@.subresource)]}{.manager}{" "}{end}')" \
+    "kubectl-patch privateca-issuer "
+  ok "Approved condition type" equals \
+    "$(jsonpath "$WORK/request.json" '{.status.conditions[?(@.type=="Approved")].type}')" Approved
+  ok "event fields" equals "$(jsonpath "$WORK/event.json" "$EVENT_FIELDS")" "Warning|Capped|notAfter capped|privateca-issuer"
+  ok "record fields" equals "$(jsonpath "$WORK/record.json" "$RECORD_FIELDS")" "privateca-issuer-uid-1|uid-1|QUJD"
+  ok "record UID fields" equals "$(jsonpath "$WORK/record.json" "$RECORD_UID_FIELDS")" "uid-1"
+  ok "Secret data key with a dot" equals "$(jsonpath "$WORK/record.json" '{.data.tls\.crt}')" "QUJD"
+  ok "each_item wraps a template" equals "$(each_item '{.a}')" '{range .items[*]}{.a}{end}'
+}
+
+# write_token_kubeconfig reads the current context with the real kubectl; only
+# the token request is replaced.
+test_token_kubeconfig() {
+  if ! command -v kubectl >/dev/null 2>&1; then
+    return
+  fi
+  printf 'test CA\n' >"$WORK/cluster-ca.crt"
+  cat >"$WORK/admin.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster:
+    server: https://127.0.0.1:6443
+    certificate-authority: $WORK/cluster-ca.crt
+    tls-server-name: kubernetes.default
+users:
+- name: admin
+  user:
+    token: admin-token
+contexts:
+- name: test
+  context:
+    cluster: test
+    user: admin
+current-context: test
+EOF
+  (
+    kc() { echo "sa-token"; }
+    CONTROLLER_NAMESPACE=ctrl
+    KUBECONFIG="$WORK/admin.kubeconfig" write_token_kubeconfig issuer "$WORK/sa.kubeconfig"
+  )
+  local view=(config view --minify --raw -o)
+  ok "token kubeconfig keeps the server" equals \
+    "$(KUBECONFIG="$WORK/sa.kubeconfig" kubectl "${view[@]}" 'jsonpath={.clusters[0].cluster.server}')" \
+    https://127.0.0.1:6443
+  ok "token kubeconfig embeds the CA file" equals \
+    "$(KUBECONFIG="$WORK/sa.kubeconfig" kubectl "${view[@]}" 'jsonpath={.clusters[0].cluster.certificate-authority-data}')" \
+    "$(b64 "$WORK/cluster-ca.crt")"
+  ok "token kubeconfig keeps tls-server-name" equals \
+    "$(KUBECONFIG="$WORK/sa.kubeconfig" kubectl "${view[@]}" 'jsonpath={.clusters[0].cluster.tls-server-name}')" \
+    kubernetes.default
+  ok "token kubeconfig uses the ServiceAccount token" equals \
+    "$(KUBECONFIG="$WORK/sa.kubeconfig" kubectl "${view[@]}" 'jsonpath={.users[0].user.token}')" sa-token
+  rejects "token kubeconfig drops the admin credentials" grep -q admin-token "$WORK/sa.kubeconfig"
+  ok "token kubeconfig is private" equals "$(stat -c %a "$WORK/sa.kubeconfig")" 600
+}
+
 test_scripts
 test_check_runner
+test_jsonpath_templates
+test_token_kubeconfig
 test_setup_flow
 test_load_batches
 test_skip_path

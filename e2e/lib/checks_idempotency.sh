@@ -40,7 +40,7 @@ burst_create() {
 burst_all_issued() {
   local reasons issued
   reasons=$(kc get certificaterequests -n "$1" \
-    -o 'jsonpath={range .items[*]}{.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].reason}{"\n"}{end}')
+    -o "jsonpath=$(each_item "$REQUEST_REASON_FIELDS")")
   issued=$(grep -c ' Issued$' <<<"$reasons" || true)
   if grep -Eq ' (Failed|Denied)$' <<<"$reasons"; then
     echo "requests ended unissued: $(grep -E ' (Failed|Denied)$' <<<"$reasons" | head -n 5 | tr '\n' ';')"
@@ -58,10 +58,10 @@ burst_all_issued() {
 burst_verify() {
   local namespace=$1 dir=$2 count=$3 name uid cert problems=0 duplicates strays
   kc get certificaterequests -n "$namespace" \
-    -o 'jsonpath={range .items[*]}{.metadata.name}{" "}{.metadata.uid}{" "}{.status.certificate}{"\n"}{end}' \
+    -o "jsonpath=$(each_item "$REQUEST_CERTIFICATE_FIELDS")" \
     >"$dir/requests.txt"
   kc get secrets -n "$namespace" -l "$RECORD_LABEL" \
-    -o 'jsonpath={range .items[*]}{.metadata.labels.privateca\.issuer\.dev/request-uid}{"\n"}{end}' |
+    -o "jsonpath=$(each_item "$RECORD_UID_FIELDS")" |
     sort >"$dir/record-uids.txt"
   awk '{ print $2 }' "$dir/requests.txt" | sort >"$dir/request-uids.txt"
   expect_equal "requests in $namespace" "$(grep -c . "$dir/request-uids.txt" || true)" "$count"

@@ -33,7 +33,7 @@ expect_record() {
   local namespace=$1 name=$2 dir=$3 uid records line
   uid=$(cr_uid "$namespace" "$name")
   records=$(kc get secrets -n "$namespace" -l "$RECORD_LABEL=$uid" \
-    -o 'jsonpath={range .items[*]}{.metadata.name}{"|"}{.metadata.ownerReferences[0].uid}{"|"}{.data.tls\.crt}{"\n"}{end}')
+    -o "jsonpath=$(each_item "$RECORD_FIELDS")")
   expect_equal "issuance records of $namespace/$name" "$(grep -c . <<<"$records" || true)" 1
   line=$records
   expect_equal "issuance record name" "${line%%|*}" "privateca-issuer-$uid"

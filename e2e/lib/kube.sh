@@ -6,6 +6,28 @@ GROUP=privateca.issuer.dev
 RECORD_LABEL=privateca.issuer.dev/request-uid
 TEMPLATE_ANNOTATION=privateca.issuer.dev/template
 
+# jsonpath templates, kept here so that e2e/selftest.sh can run each one through
+# kubectl's own jsonpath printer against sample objects. The *_FIELDS ones apply
+# to one list item and are wrapped by each_item.
+JSONPATH_READY='{.status.conditions[?(@.type=="Ready")].status}|{.status.conditions[?(@.type=="Ready")].reason}|{.status.conditions[?(@.type=="Ready")].message}'
+JSONPATH_STATUS_MANAGERS='{range .metadata.managedFields[?(@.subresource=="status")]}{.manager}{"\n"}{end}'
+EVENT_FIELDS='{.type}{"|"}{.reason}{"|"}{.message}{"|"}{.source.component}{.reportingComponent}{"\n"}'
+# shellcheck disable=SC2034 # used by the check files
+RECORD_FIELDS='{.metadata.name}{"|"}{.metadata.ownerReferences[0].uid}{"|"}{.data.tls\.crt}{"\n"}'
+# shellcheck disable=SC2034 # used by the check files
+RECORD_UID_FIELDS='{.metadata.labels.privateca\.issuer\.dev/request-uid}{"\n"}'
+# shellcheck disable=SC2034 # used by the check files
+REQUEST_REASON_FIELDS='{.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].reason}{"\n"}'
+# shellcheck disable=SC2034 # used by the check files
+REQUEST_CERTIFICATE_FIELDS='{.metadata.name}{" "}{.metadata.uid}{" "}{.status.certificate}{"\n"}'
+# shellcheck disable=SC2034 # used by run.sh
+FINALIZER_HOLDER_FIELDS='-n {.metadata.namespace} {.kind}/{.metadata.name}{"\n"}'
+
+# each_item FIELDS: prints a jsonpath template that applies FIELDS to every list item.
+each_item() {
+  echo "{range .items[*]}$1{end}"
+}
+
 # kubectl with a bound on every API call.
 kc() {
   kubectl --request-timeout=30s "$@"
@@ -211,7 +233,7 @@ cr_field() {
 
 # cr_ready NAMESPACE NAME: prints "<status>|<reason>|<message>" of the Ready condition.
 cr_ready() {
-  cr_field "$1" "$2" '.status.conditions[?(@.type=="Ready")].status}|{.status.conditions[?(@.type=="Ready")].reason}|{.status.conditions[?(@.type=="Ready")].message'
+  kc get certificaterequest "$2" -n "$1" -o "jsonpath=$JSONPATH_READY"
 }
 
 # cr_is_issued NAMESPACE NAME: succeeds on Ready=True; prints the condition otherwise.
@@ -303,11 +325,11 @@ record_count() {
 # events_of NAMESPACE UID: prints "type|reason|message|component" per Event on the object.
 events_of() {
   kc get events -n "$1" --field-selector "involvedObject.uid=$2" \
-    -o 'jsonpath={range .items[*]}{.type}{"|"}{.reason}{"|"}{.message}{"|"}{.source.component}{.reportingComponent}{"\n"}{end}'
+    -o "jsonpath=$(each_item "$EVENT_FIELDS")"
 }
 
 # status_managers NAMESPACE NAME: prints the field managers that wrote the status.
 status_managers() {
   kc get certificaterequest "$2" -n "$1" --show-managed-fields \
-    -o 'jsonpath={range .metadata.managedFields[?(@.subresource=="status")]}{.manager}{"\n"}{end}'
+    -o "jsonpath=$JSONPATH_STATUS_MANAGERS"
 }

@@ -27,7 +27,7 @@ apiserver_writes() {
 load_issued_count() {
   local reasons
   reasons=$(kc get certificaterequests -n "$1" \
-    -o 'jsonpath={range .items[*]}{.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].reason}{"\n"}{end}')
+    -o "jsonpath=$(each_item "$REQUEST_REASON_FIELDS")")
   if grep -Eq ' (Failed|Denied)$' <<<"$reasons"; then
     echo "requests ended unissued: $(grep -Ec ' (Failed|Denied)$' <<<"$reasons"), first: $(grep -E ' (Failed|Denied)$' <<<"$reasons" | head -n 1)" >&2
   fi
