@@ -254,6 +254,34 @@ test_yaml_helpers() {
   fi
   rejects "unknown request option" cr_yaml ns app "$WORK/p256.csr" --bogus
 
+  if command -v kubectl >/dev/null 2>&1; then
+    RUN_LABEL=privateca.issuer.dev/e2e-run
+    echo "$yaml" >"$WORK/request.yaml"
+    ok "kubectl reads the request's group" equals "$(jsonpath "$WORK/request.yaml" '[{.spec.issuerRef.group}]')" "[]"
+    ok "kubectl reads the request's CSR" equals "$(jsonpath "$WORK/request.yaml" '{.spec.request}')" "$(b64 "$WORK/p256.csr")"
+    ok "kubectl reads the request's usages" equals "$(jsonpath "$WORK/request.yaml" '{.spec.usages[1]}')" "key encipherment"
+    ok "kubectl reads isCA as a boolean" equals "$(jsonpath "$WORK/request.yaml" '{.spec.isCA}')" true
+    ok "kubectl reads the template annotation" equals \
+      "$(jsonpath "$WORK/request.yaml" '{.metadata.annotations.privateca\.issuer\.dev/template}')" \
+      "arn:aws:acm-pca:::template/CodeSigningCertificate/V1"
+
+    ca_yaml PrivateCA ns sub "$(printf 'type: Subordinate\nsubject:\n  commonName: e2e sub\nparentRef:\n  kind: PrivateCA\n  name: root\n')"$'\n'"disabled: true" \
+      >"$WORK/ca.yaml"
+    ok "kubectl reads the CA's parentRef" equals "$(jsonpath "$WORK/ca.yaml" '{.spec.parentRef.kind}/{.spec.parentRef.name}')" PrivateCA/root
+    ok "kubectl reads the CA's disabled flag" equals "$(jsonpath "$WORK/ca.yaml" '{.spec.disabled}')" true
+    ok "kubectl reads the CA's run label" equals \
+      "$(jsonpath "$WORK/ca.yaml" '{.metadata.labels.privateca\.issuer\.dev/e2e-run}')" e2e-selftest
+    ca_yaml ClusterPrivateCA ns shared "$(ca_spec "e2e shared")" >"$WORK/cluster-ca.yaml"
+    ok "a ClusterPrivateCA has no namespace" equals "$(jsonpath "$WORK/cluster-ca.yaml" '[{.metadata.namespace}]')" "[]"
+
+    ca_secret_yaml ns imported-ca "$WORK/root" >"$WORK/ca-secret.yaml"
+    ok "kubectl reads the CA Secret's certificate" equals \
+      "$(jsonpath "$WORK/ca-secret.yaml" '{.data.tls\.crt}')" "$(b64 "$WORK/root/tls.crt")"
+    ok "the CA Secret of a root has an empty chain.crt" equals "$(jsonpath "$WORK/ca-secret.yaml" '[{.data.chain\.crt}]')" "[]"
+    ok "the CA Secret carries the CA label" equals \
+      "$(jsonpath "$WORK/ca-secret.yaml" '{.metadata.labels.privateca\.issuer\.dev/ca-secret}')" true
+  fi
+
   cat >"$WORK/chart.yaml" <<'EOF'
 ---
 # Source: privateca-issuer/templates/serviceaccount.yaml
@@ -483,6 +511,10 @@ test_load_batches() {
   ok "request names are unique" equals "$(cat "$dir"/batch-*.yaml | grep '^  name: ' | sort -u | wc -l)" 250
   ok "the CSR pool shares one key" equals "$(pki_csr_pubkey "$dir/load-19.csr")" "$(pki_csr_pubkey "$dir/load-0.csr")"
   ok "the pool has 20 CSRs" equals "$(find "$dir" -name 'load-*.csr' | wc -l)" 20
+  if command -v kubectl >/dev/null 2>&1; then
+    ok "kubectl reads every request of a batch file" equals \
+      "$(jsonpath "$dir/batch-00002.yaml" '{.metadata.name}{"\n"}' | grep -c '^load-')" 50
+  fi
   : >"$WORK/fake.log"
   PATH="$WORK/fakes:$PATH" FAKE_LOG="$WORK/fake.log" load_create "$dir" 2>/dev/null
   ok "each batch is created once" equals "$(grep -c ' create -f .*/batch-' "$WORK/fake.log")" 3

@@ -54,22 +54,27 @@ ca_spec() {
     "${2:-EC_prime256v1}" "$1"
 }
 
-# ca_apply KIND NAMESPACE NAME SPEC: applies a PrivateCA or ClusterPrivateCA;
+# ca_yaml KIND NAMESPACE NAME SPEC: prints a PrivateCA or ClusterPrivateCA;
 # NAMESPACE is ignored for a ClusterPrivateCA.
-ca_apply() {
+ca_yaml() {
   local kind=$1 namespace=$2 name=$3 spec=$4
-  {
-    echo "apiVersion: $GROUP/v1alpha1"
-    echo "kind: $kind"
-    echo "metadata:"
-    echo "  name: $name"
-    [[ "$kind" == PrivateCA ]] && echo "  namespace: $namespace"
-    echo "  labels:"
-    echo "    $RUN_LABEL: \"$RUN_ID\""
-    echo "spec:"
-    # shellcheck disable=SC2001 # indents every line, which ${//} cannot anchor
-    sed 's/^/  /' <<<"$spec"
-  } | kc apply -f - >/dev/null
+  echo "apiVersion: $GROUP/v1alpha1"
+  echo "kind: $kind"
+  echo "metadata:"
+  echo "  name: $name"
+  if [[ "$kind" == PrivateCA ]]; then
+    echo "  namespace: $namespace"
+  fi
+  echo "  labels:"
+  echo "    $RUN_LABEL: \"$RUN_ID\""
+  echo "spec:"
+  # shellcheck disable=SC2001 # indents every line, which ${//} cannot anchor
+  sed 's/^/  /' <<<"$spec"
+}
+
+# ca_apply KIND NAMESPACE NAME SPEC: applies the CA that ca_yaml prints.
+ca_apply() {
+  ca_yaml "$@" | kc apply -f - >/dev/null
 }
 
 # ca_args KIND NAMESPACE NAME: prints the kubectl arguments that name the CA.
@@ -130,12 +135,17 @@ ca_fetch() {
   secret_key "${location% *}" "${location#* }" chain.crt "$4/chain.crt"
 }
 
-# ca_secret_apply NAMESPACE NAME DIR: creates a labelled CA Secret from DIR's
-# tls.crt, tls.key, ca.crt and chain.crt, as a user importing a CA would.
+# ca_secret_apply NAMESPACE NAME DIR: applies the Secret that ca_secret_yaml prints.
 ca_secret_apply() {
+  ca_secret_yaml "$@" | kc apply -f - >/dev/null
+}
+
+# ca_secret_yaml NAMESPACE NAME DIR: prints a labelled CA Secret with DIR's
+# tls.crt, tls.key, ca.crt and chain.crt, as a user importing a CA would write.
+ca_secret_yaml() {
   local namespace=$1 name=$2 dir=$3
   [[ -f "$dir/chain.crt" ]] || : >"$dir/chain.crt"
-  kc apply -f - >/dev/null <<EOF
+  cat <<EOF
 apiVersion: v1
 kind: Secret
 type: kubernetes.io/tls
