@@ -50,7 +50,8 @@ Options:
 Environment:
   KUBECONFIG                   kubeconfig of the cluster under test (required)
   E2E_REQUIRE_CLUSTER=1        fail instead of skipping without a cluster
-  E2E_KEEP=1                   keep namespaces, CAs, CRDs, logs and processes' output
+  E2E_KEEP=1                   keep namespaces, CAs, CRDs and the work directory
+                               (controller logs, CSRs, certificates)
   CERT_MANAGER_CRDS=FILE       cert-manager CRD YAML to apply when the
                                CertificateRequest CRD is missing
   E2E_BINARY=PATH              use this controller binary instead of cargo build
@@ -258,6 +259,11 @@ main() {
   [[ "$E2E_MODE" == deployed ]] || require_commands helm
 
   E2E_TIMEOUT=${E2E_TIMEOUT:-60}
+  local variable
+  for variable in E2E_TIMEOUT E2E_BURST E2E_LOAD_TIMEOUT E2E_LOAD_PARALLEL; do
+    [[ -z "${!variable:-}" || "${!variable}" =~ ^[1-9][0-9]*$ ]] ||
+      die "$variable=${!variable} is not a positive whole number"
+  done
   RUN_ID="e2e-$(random_hex 6)"
   E2E_WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/privateca-e2e.XXXXXX")
   BASE_PORT=$((20000 + 2 * (RANDOM % 10000)))

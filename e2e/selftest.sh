@@ -468,6 +468,11 @@ test_setup_flow() {
   ok "missing CertificateRequest CRD stops the run" equals "$status" 1
   ok "the error names CERT_MANAGER_CRDS" grep -q 'set CERT_MANAGER_CRDS' <<<"$output"
 
+  status=0
+  output=$(fake_run env E2E_BURST=many "$WORK/repo/e2e/run.sh") || status=$?
+  ok "a non-numeric E2E_BURST stops the run" equals "$status" 1
+  ok "the error names E2E_BURST" grep -q 'E2E_BURST=many is not a positive whole number' <<<"$output"
+
   rm -rf "$WORK"/privateca-e2e.*
   status=0
   output=$(fake_run env CERT_MANAGER_CRDS="$WORK/cert-manager.crds.yaml" \
