@@ -152,7 +152,7 @@ apply_crds() {
 install_crds() {
   local file
   for file in "$REPO_ROOT"/crds/*.yaml; do
-    [[ -f "$file" ]] || die "no CRD YAML under $REPO_ROOT/crds"
+    [[ -f "$file" ]] || die "no CRD YAML under $REPO_ROOT/crds; the suite applies crds/*.yaml of the checkout it runs from"
     apply_crds "$file"
   done
   if ! kc get crd certificaterequests.cert-manager.io >/dev/null 2>&1; then
