@@ -106,7 +106,7 @@ load_wait() {
 # starts with the first create.
 run_load() {
   local count=$1 ns dir started create_started created finished elapsed_ms writes_before writes_after
-  local issued_before=0 rss="n/a (deployed controller)" writes="n/a" source rate
+  local issued_before=0 rss="n/a (deployed controller)" writes="n/a (API server /metrics not readable)" source rate
   # shellcheck disable=SC2034 # read by fail() when a step fails
   E2E_CURRENT_CHECK=load
   ns=$(ns_create load)
@@ -135,7 +135,7 @@ run_load() {
   writes_after=$(apiserver_writes || true)
   if [[ -n "$writes_before" && -n "$writes_after" ]]; then
     # The suite itself wrote one create and one approval per request.
-    writes=$(awk -v d=$((writes_after - writes_before - 2 * count)) -v n="$count" 'BEGIN { printf "%.2f", d / n }')
+    writes=$(awk -v d=$((writes_after - writes_before - 2 * count)) -v n="$count" 'BEGIN { printf "%.2f (apiserver_request_total)", d / n }')
     source="apiserver_request_total of certificaterequests, secrets and events, minus the suite's create and approval"
   else
     source="none: the API server's /metrics is not readable with this kubeconfig"
