@@ -9,6 +9,7 @@ pub mod authority;
 pub mod clock;
 pub mod csr;
 pub mod error;
+mod extensions;
 pub mod issue;
 pub mod key;
 pub mod serial;
