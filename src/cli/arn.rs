@@ -8,12 +8,12 @@ pub const CA_ARN_PREFIX: &str = "arn:aws:acm-pca:local:000000000000:certificate-
 /// Separator between a CA ARN and a certificate's serial number.
 const CERTIFICATE_SEGMENT: &str = "/certificate/";
 
-/// The ARN of the CA with id `ca_id`.
+/// Formats the ARN of the CA with id `ca_id`.
 pub fn ca_arn(ca_id: &str) -> String {
     format!("{CA_ARN_PREFIX}{ca_id}")
 }
 
-/// The ARN of the certificate with serial `serial_hex` (lowercase hex) issued by CA `ca_id`.
+/// Formats the ARN of the certificate with serial `serial_hex` (lowercase hex) issued by CA `ca_id`.
 pub fn certificate_arn(ca_id: &str, serial_hex: &str) -> String {
     format!("{}{CERTIFICATE_SEGMENT}{serial_hex}", ca_arn(ca_id))
 }

@@ -15,7 +15,7 @@
 //!
 //! Every file is written atomically (temporary file in the same directory, fsync,
 //! rename), so a crash leaves either the old content or the new. `ca.json` is
-//! written last when a CA is created: a directory without it holds no usable CA.
+//! written last when a CA is created: a directory without it contains no usable CA.
 
 use std::fs::{File, OpenOptions};
 use std::io::ErrorKind as IoErrorKind;
@@ -82,7 +82,7 @@ pub enum UsageMode {
 }
 
 impl CaType {
-    /// The ACM Private CA name.
+    /// Returns the ACM Private CA name.
     pub fn as_str(self) -> &'static str {
         match self {
             CaType::Root => "ROOT",
@@ -92,7 +92,7 @@ impl CaType {
 }
 
 impl CaStatus {
-    /// The ACM Private CA name.
+    /// Returns the ACM Private CA name.
     pub fn as_str(self) -> &'static str {
         match self {
             CaStatus::PendingCertificate => "PENDING_CERTIFICATE",
@@ -102,7 +102,7 @@ impl CaStatus {
 }
 
 impl UsageMode {
-    /// The ACM Private CA name.
+    /// Returns the ACM Private CA name.
     pub fn as_str(self) -> &'static str {
         match self {
             UsageMode::GeneralPurpose => "GENERAL_PURPOSE",
@@ -141,7 +141,7 @@ pub struct CaMetadata {
 }
 
 impl CaMetadata {
-    /// The CA ARN.
+    /// Returns the CA ARN.
     pub fn arn(&self) -> String {
         arn::ca_arn(&self.id)
     }
@@ -165,7 +165,7 @@ impl CaDir {
         CaDir { path: path.into() }
     }
 
-    /// The directory path.
+    /// Returns the directory path.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -201,13 +201,13 @@ impl CaDir {
         Ok(DirLock { _file: file })
     }
 
-    /// Fails with `InvalidState` when the directory already holds a CA or part of one.
+    /// Fails with `InvalidState` when the directory already contains a CA or part of one.
     pub fn check_no_ca(&self) -> Result<()> {
         for name in [METADATA_FILE, KEY_FILE] {
             let path = self.file(name);
             if path.exists() {
                 return Err(invalid_state(format!(
-                    "{} already holds a CA ({} exists); use an empty directory, \
+                    "{} already contains a CA ({} exists); use an empty directory, \
                      or remove this one to start over",
                     self.path.display(),
                     path.display()

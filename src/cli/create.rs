@@ -60,7 +60,7 @@ pub struct CreateCertificateAuthorityOutput {
     pub certificate_authority_arn: String,
 }
 
-/// How the new CA gets its certificate.
+/// Source of the new CA's certificate.
 #[derive(Clone, Copy)]
 enum Plan<'a> {
     Root {

@@ -21,7 +21,7 @@ pub enum Error {
     /// of the message because the command prints one line and no error chain.
     #[error("Internal: failed to {action} {}: {cause}", path.display())]
     Io {
-        /// What was being done, such as `write` or `lock`.
+        /// The failed action, such as `write` or `lock`.
         action: &'static str,
         /// The file or directory involved.
         path: PathBuf,
@@ -43,7 +43,7 @@ impl Error {
         }
     }
 
-    /// The `Code` printed before the message, such as `InvalidArgs`.
+    /// Returns the `Code` printed before the message, such as `InvalidArgs`.
     pub fn code(&self) -> &'static str {
         match self {
             Error::Request(error) => error.kind().code(),
@@ -51,7 +51,7 @@ impl Error {
         }
     }
 
-    /// The engine error class, when this is a request error.
+    /// Returns the engine error class, when this is a request error.
     pub fn kind(&self) -> Option<pki::ErrorKind> {
         match self {
             Error::Request(error) => Some(error.kind()),
@@ -59,7 +59,7 @@ impl Error {
         }
     }
 
-    /// The process exit code for this error.
+    /// Returns the process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         EXIT_REQUEST_ERROR
     }
