@@ -6,6 +6,7 @@
 
 pub mod algorithm;
 pub mod authority;
+mod certificate;
 pub mod clock;
 pub mod csr;
 pub mod error;
@@ -13,6 +14,7 @@ mod extensions;
 pub mod issue;
 pub mod key;
 pub mod serial;
+mod signature;
 pub mod subject;
 pub mod template;
 pub mod validity;
