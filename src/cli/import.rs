@@ -100,7 +100,13 @@ pub fn import_certificate_authority_certificate(
     )?;
     metadata.status = CaStatus::Active;
     dir.write_metadata(&metadata)?;
+    // The CSR is kept only while pending. The CA is ACTIVE at this point, so a CSR
+    // that is already gone is not an error.
     let csr_path = dir.file(CSR_FILE);
-    std::fs::remove_file(&csr_path).map_err(|error| Error::io("remove", &csr_path, error))?;
-    Ok(())
+    match std::fs::remove_file(&csr_path) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            Err(Error::io("remove", &csr_path, error))
+        }
+        _ => Ok(()),
+    }
 }
