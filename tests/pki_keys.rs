@@ -1,6 +1,11 @@
 //! CA keys: generation, PEM forms made by openssl, signing with every signing
 //! algorithm of the key's family.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails on the first unexpected error"
+)]
+
 use std::process::Command;
 use std::sync::OnceLock;
 

@@ -1,6 +1,11 @@
 //! Validity arithmetic, the `Value=..,Type=..` shorthand, subject parsing, serials
 //! and template names.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails on the first unexpected error"
+)]
+
 use privateca_issuer::pki::{
     ErrorKind, SerialNumber, SubjectName, Template, Validity, ValidityType,
 };

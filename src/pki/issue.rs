@@ -1,11 +1,18 @@
 //! Issuing a certificate from a CSR: the `IssueCertificate` operation.
 
 use rustls_pki_types::CertificateDer;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use super::algorithm::SigningAlgorithm;
+use super::authority::{CaInfo, CertificateAuthority};
+use super::certificate::{CertificateContent, certificates_pem, pem_encode, sign_certificate};
+use super::clock::Clock;
+use super::csr::CsrInfo;
+use super::error::{Error, ErrorKind, Result};
+use super::extensions::{self, ExtensionInputs};
 use super::serial::SerialNumber;
 use super::template::Template;
+use super::validity::{rfc3339, truncate_to_seconds};
 
 /// What to do when the requested notAfter is later than the CA's own notAfter,
 /// or longer than a short-lived CA allows.
@@ -70,23 +77,173 @@ pub struct IssuedCertificate {
 impl IssuedCertificate {
     /// The certificate, PEM.
     pub fn certificate_pem(&self) -> String {
-        todo!()
+        pem_encode("CERTIFICATE", &self.certificate)
     }
 
     /// The certificate followed by the intermediates, PEM with LF line endings and no
     /// duplicates: the value of cert-manager's `status.certificate` and `tls.crt`.
     pub fn leaf_and_intermediates_pem(&self) -> String {
-        todo!()
+        certificates_pem(std::iter::once(&self.certificate).chain(&self.intermediates))
     }
 
     /// The intermediates followed by the root, PEM: the `CertificateChain` that ACM
     /// Private CA's GetCertificate returns.
     pub fn certificate_chain_pem(&self) -> String {
-        todo!()
+        certificates_pem(self.intermediates.iter().chain(std::iter::once(&self.root)))
     }
 
     /// The root, PEM: cert-manager's `status.ca` and `ca.crt`.
     pub fn root_pem(&self) -> String {
-        todo!()
+        pem_encode("CERTIFICATE", &self.root)
     }
+}
+
+/// Longest validity a CA in short-lived mode issues.
+pub const SHORT_LIVED_MAX: Duration = Duration::days(7);
+
+/// Issues a certificate from a CSR for `authority`; the body of
+/// [`CertificateAuthority::issue`].
+pub(crate) fn issue(
+    authority: &CertificateAuthority,
+    request: &IssueRequest<'_>,
+    short_lived: bool,
+    clock: &dyn Clock,
+) -> Result<IssuedCertificate> {
+    let info = authority.info();
+    request
+        .signing_algorithm
+        .check_key(authority.key().algorithm())?;
+    let now = clock.now();
+    if now > info.not_after {
+        return Err(Error::new(
+            ErrorKind::InvalidState,
+            format!(
+                "CA certificate {} expired at {}; renew or replace the CA",
+                info.subject,
+                rfc3339(info.not_after)
+            ),
+        ));
+    }
+    request.template.check_issuable(info.path_len)?;
+    let csr = CsrInfo::parse(request.csr)?;
+    let window = resolve_validity(request, info, short_lived)?;
+
+    let extension_inputs = ExtensionInputs {
+        subject_public_key_info: &csr.public_key_der,
+        authority_key_identifier: Some(&info.key_identifier),
+        subject_alt_names: csr.subject_alt_names_der.as_deref(),
+        subject_is_empty: csr.subject_is_empty,
+    };
+    let serial = SerialNumber::try_random()?;
+    let content = CertificateContent {
+        serial: &serial,
+        issuer: authority.subject_der(),
+        subject: &csr.subject_der,
+        subject_public_key_info: &csr.public_key_der,
+        not_before: window.not_before,
+        not_after: window.not_after,
+        extensions: extensions::build(request.template, &extension_inputs)?,
+    };
+    let certificate = sign_certificate(content, authority.key(), request.signing_algorithm)?;
+
+    let (intermediates, root) = match authority.chain().split_last() {
+        None => (Vec::new(), authority.certificate().clone()),
+        Some((root, above)) => {
+            let mut intermediates = vec![authority.certificate().clone()];
+            intermediates.extend(above.iter().cloned());
+            (intermediates, root.clone())
+        }
+    };
+    Ok(IssuedCertificate {
+        certificate,
+        intermediates,
+        root,
+        serial,
+        not_before: window.not_before,
+        not_after: window.not_after,
+        template: request.template,
+        capped: window.capped,
+    })
+}
+
+/// notBefore and notAfter as they will be issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ValidityWindow {
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub capped: Option<NotAfterCap>,
+}
+
+/// Applies the CA's limits to the requested validity.
+///
+/// Both times are truncated to whole seconds. A notBefore earlier than the CA's
+/// notBefore is raised to it. A notAfter later than the CA's notAfter, or more than
+/// [`SHORT_LIVED_MAX`] after notBefore for a short-lived CA, is rejected or capped
+/// at the earlier limit, by the request's [`ExpiryPolicy`].
+pub(crate) fn resolve_validity(
+    request: &IssueRequest<'_>,
+    ca: &CaInfo,
+    short_lived: bool,
+) -> Result<ValidityWindow> {
+    let requested_not_after = truncate_to_seconds(request.not_after);
+    let not_before = truncate_to_seconds(request.not_before).max(ca.not_before);
+    if requested_not_after <= not_before {
+        return Err(Error::validation(format!(
+            "notAfter {} is not after notBefore {}; request a validity that ends after it starts",
+            rfc3339(requested_not_after),
+            rfc3339(not_before)
+        )));
+    }
+
+    let short_lived_end = not_before + SHORT_LIVED_MAX;
+    let short_lived_applies = short_lived && short_lived_end < ca.not_after;
+    let limit = if short_lived_applies {
+        (short_lived_end, "the 7-day limit of a short-lived CA")
+    } else {
+        (ca.not_after, "the CA's notAfter")
+    };
+    if requested_not_after <= limit.0 {
+        return Ok(ValidityWindow {
+            not_before,
+            not_after: requested_not_after,
+            capped: None,
+        });
+    }
+
+    if request.expiry_policy == ExpiryPolicy::Reject {
+        let message = if !short_lived_applies {
+            format!(
+                "notAfter {} is later than the CA's notAfter {}; request a validity that ends by \
+                 then, or renew the CA",
+                rfc3339(requested_not_after),
+                rfc3339(ca.not_after)
+            )
+        } else {
+            format!(
+                "validity from {} to {} is longer than the 7 days a short-lived CA issues; \
+                 request notAfter {} or earlier",
+                rfc3339(not_before),
+                rfc3339(requested_not_after),
+                rfc3339(limit.0)
+            )
+        };
+        return Err(Error::validation(message));
+    }
+    if limit.0 <= not_before {
+        return Err(Error::validation(format!(
+            "the CA's notAfter {} is not after notBefore {}, so no validity is left to issue; \
+             renew the CA",
+            rfc3339(ca.not_after),
+            rfc3339(not_before)
+        )));
+    }
+    Ok(ValidityWindow {
+        not_before,
+        not_after: limit.0,
+        capped: Some(NotAfterCap {
+            requested: requested_not_after,
+            issued: limit.0,
+            reason: limit.1.to_string(),
+        }),
+    })
 }

@@ -13,6 +13,7 @@ pub mod error;
 mod extensions;
 pub mod issue;
 pub mod key;
+mod names;
 pub mod serial;
 mod signature;
 pub mod subject;

@@ -87,12 +87,12 @@ impl SubjectName {
                 )));
             }
         }
-        if let Some(country) = &self.country {
-            if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()) {
-                return Err(Error::invalid_args(format!(
-                    "subject C={country:?} is invalid; use a two-letter ISO 3166 code such as US"
-                )));
-            }
+        if let Some(country) = &self.country
+            && (country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()))
+        {
+            return Err(Error::invalid_args(format!(
+                "subject C={country:?} is invalid; use a two-letter ISO 3166 code such as US"
+            )));
         }
         Ok(())
     }
@@ -179,14 +179,13 @@ fn unescape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     let mut chars = value.chars().peekable();
     while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(&next) = chars.peek() {
-                if next == ',' || next == '\\' {
-                    out.push(next);
-                    chars.next();
-                    continue;
-                }
-            }
+        if c == '\\'
+            && let Some(&next) = chars.peek()
+            && (next == ',' || next == '\\')
+        {
+            out.push(next);
+            chars.next();
+            continue;
         }
         out.push(c);
     }

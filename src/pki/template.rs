@@ -14,9 +14,10 @@ use super::error::{Error, Result};
 
 /// A base certificate template. Only the Subject and subjectAltName come from the
 /// CSR; every other extension is the template's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Template {
     /// `EndEntityCertificate/V1`, the default: serverAuth and clientAuth.
+    #[default]
     EndEntity,
     /// `EndEntityServerAuthCertificate/V1`.
     EndEntityServerAuth,
@@ -177,12 +178,6 @@ pub(crate) struct Profile {
     pub key_usage: FlagSet<KeyUsages>,
     /// extendedKeyUsage purposes and criticality; None for CA certificates.
     pub extended_key_usage: Option<(Vec<ObjectIdentifier>, bool)>,
-}
-
-impl Default for Template {
-    fn default() -> Self {
-        Template::EndEntity
-    }
 }
 
 impl fmt::Display for Template {

@@ -151,6 +151,21 @@ pub(crate) fn truncate_to_seconds(t: OffsetDateTime) -> OffsetDateTime {
     t.replace_nanosecond(0).unwrap_or(t)
 }
 
+/// Formats an instant as RFC 3339 in UTC with whole seconds, such as
+/// `2049-12-31T23:59:59Z`, for messages.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    let t = t.to_offset(UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 /// Adds calendar months, clamping the day to the end of a shorter month
 /// (Jan 31 + 1 month = Feb 28 or 29). Returns None past the year 9999.
 fn add_months(start: OffsetDateTime, months: i64) -> Option<OffsetDateTime> {
