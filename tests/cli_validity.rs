@@ -232,24 +232,46 @@ fn short_lived_ca_caps_at_seven_days() {
         "SHORT_LIVED_CERTIFICATE",
     );
     let csr = openssl_csr(dir.path(), "leaf", "short.example.internal");
-    let leaf = issue_at(&clock, &ca_dir, &csr, &["--validity", "Value=7,Type=DAYS"]);
-    assert_eq!(validity_of(&leaf).1, clock.unix() + 7 * 86_400);
-    let error = execute_error(
+
+    // The 7 days run from notBefore, so the default 60-minute backdate counts.
+    let leaf = issue_at(&clock, &ca_dir, &csr, &["--validity", "Value=6,Type=DAYS"]);
+    assert_eq!(validity_of(&leaf).1, clock.unix() + 6 * 86_400);
+    let now = format!("Value={},Type=ABSOLUTE", clock.unix());
+    let leaf = issue_at(
         &clock,
+        &ca_dir,
+        &csr,
         &[
-            "issue-certificate",
-            "--ca-dir",
-            text(&ca_dir),
-            "--csr",
-            text(&csr),
-            "--signing-algorithm",
-            "SHA256WITHECDSA",
             "--validity",
-            "Value=8,Type=DAYS",
+            "Value=7,Type=DAYS",
+            "--validity-not-before",
+            &now,
         ],
     );
-    assert_eq!(error.code(), "Validation", "{error}");
-    assert!(error.to_string().contains("7"), "{error}");
+    assert_eq!(
+        validity_of(&leaf),
+        (clock.unix(), clock.unix() + 7 * 86_400)
+    );
+
+    for validity in ["Value=7,Type=DAYS", "Value=8,Type=DAYS"] {
+        let error = execute_error(
+            &clock,
+            &[
+                "issue-certificate",
+                "--ca-dir",
+                text(&ca_dir),
+                "--csr",
+                text(&csr),
+                "--signing-algorithm",
+                "SHA256WITHECDSA",
+                "--validity",
+                validity,
+            ],
+        );
+        assert_eq!(error.code(), "Validation", "{error}");
+        assert!(error.to_string().contains("7 days"), "{error}");
+    }
+    assert_eq!(cli_support::record_count(&ca_dir), 2);
 }
 
 #[test]

@@ -184,11 +184,16 @@ pub fn issue_and_record(
     Ok((issued, record))
 }
 
-/// Parses a `Value=N,Type=T` validity for the option `option`.
+/// Parses a `Value=N,Type=T` validity. The engine's message already says "validity",
+/// so only options other than `--validity` are named in front of it.
 pub fn parse_validity(option: &str, value: &str) -> Result<Validity> {
-    value
-        .parse()
-        .map_err(|error: crate::pki::Error| invalid_args(format!("{option}: {}", error.message())))
+    value.parse().map_err(|error: crate::pki::Error| {
+        if option == "--validity" {
+            error.into()
+        } else {
+            invalid_args(format!("{option}: {}", error.message()))
+        }
+    })
 }
 
 /// Parses `--validity-not-before`, which must name an instant (ABSOLUTE or END_DATE).
