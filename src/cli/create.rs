@@ -6,12 +6,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::atomic_file::{Overwrite, PRIVATE_MODE, PUBLIC_MODE, write_atomic};
-use super::ca_dir::{
-    CERTIFICATE_FILE, CHAIN_FILE, CSR_FILE, CaDir, CaMetadata, CaStatus, CaType, KEY_FILE,
-    UsageMode, new_ca_id,
-};
+use super::ca_dir::{CERTIFICATE_FILE, CHAIN_FILE, CSR_FILE, CaDir, KEY_FILE};
 use super::error::{Error, Result, invalid_args};
 use super::issue::{Issuance, issue_and_record, parse_validity};
+use super::metadata::{CaMetadata, CaStatus, CaType, UsageMode, new_ca_id};
 use super::timestamp::format_rfc3339;
 use crate::pki::{
     CaKey, CertificateAuthority, Clock, KeyAlgorithm, SubjectName, Template, Validity,

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::atomic_file::{Overwrite, PUBLIC_MODE, write_atomic};
-use super::ca_dir::{CERTIFICATE_FILE, CHAIN_FILE, CSR_FILE, CaDir, CaStatus};
+use super::ca_dir::{CERTIFICATE_FILE, CHAIN_FILE, CSR_FILE, CaDir};
 use super::error::{Error, Result, invalid_state};
 use super::input::read_pem_input;
+use super::metadata::CaStatus;
 use crate::pki::CertificateAuthority;
 
 /// The `--ca-dir` flag alone, for commands that take nothing else.

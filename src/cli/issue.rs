@@ -6,10 +6,11 @@ use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
 use super::arn::certificate_arn;
-use super::ca_dir::{CaDir, CaMetadata};
+use super::ca_dir::CaDir;
 use super::error::{Result, invalid_args};
 use super::idempotency::{IssueArguments, TokenRecord, check_token, sha256_hex};
 use super::input::read_input;
+use super::metadata::CaMetadata;
 use super::records::CertificateRecord;
 use super::timestamp::{format_rfc3339, whole_seconds};
 use crate::pki::{

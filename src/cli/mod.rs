@@ -13,6 +13,7 @@ pub mod idempotency;
 pub mod import;
 pub mod input;
 pub mod issue;
+pub mod metadata;
 pub mod records;
 pub mod show;
 pub mod timestamp;

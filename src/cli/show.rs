@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::arn::parse_certificate_arn;
-use super::ca_dir::{CERTIFICATE_FILE, CHAIN_FILE, CaDir, CaStatus};
+use super::ca_dir::{CERTIFICATE_FILE, CHAIN_FILE, CaDir};
 use super::error::{Result, invalid_state, not_found};
 use super::import::CaDirArgs;
+use super::metadata::CaStatus;
 use super::timestamp::format_rfc3339;
 use crate::pki::{Clock, SubjectName};
 
