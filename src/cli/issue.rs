@@ -185,7 +185,7 @@ pub fn issue_and_record(
     Ok((issued, record))
 }
 
-/// Parses a `Value=N,Type=T` validity. The engine's message already says "validity",
+/// Parses a `Value=N,Type=T` validity. The engine's message already names the validity,
 /// so only options other than `--validity` are named in front of it.
 pub fn parse_validity(option: &str, value: &str) -> Result<Validity> {
     value.parse().map_err(|error: crate::pki::Error| {
