@@ -300,6 +300,13 @@ fn pending_subordinate_imported_then_issues() {
         "{}",
         again.stderr
     );
+    let no_csr = run_failure(&["get-certificate-authority-csr", "--ca-dir", text(&sub_dir)]);
+    assert!(
+        no_csr.stderr.starts_with("InvalidState: "),
+        "{}",
+        no_csr.stderr
+    );
+    assert!(no_csr.stderr.contains("ACTIVE"), "{}", no_csr.stderr);
 
     let got = issue_and_get(&sub_dir, &leaf_csr, "SHA256WITHECDSA");
     let root_ca = run_json(&[
