@@ -42,7 +42,7 @@ const CASES: [Case; 2] = [
     },
 ];
 
-/// A CSR like cert-manager's: a CN and two DNS SANs.
+/// Makes a CSR like cert-manager's: a CN and two DNS SANs.
 fn csr_pem(case: &Case) -> String {
     let key = (case.csr_key)();
     let mut params = rcgen::CertificateParams::new(vec![

@@ -17,8 +17,8 @@ use privateca_issuer::pki::{
 };
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-/// One key per algorithm for the test binary, as PKCS#8 PEM so each test can load
-/// its own copy.
+/// Returns one key per algorithm for the test binary, as PKCS#8 PEM so each test can
+/// load its own copy.
 fn key_pem(algorithm: KeyAlgorithm) -> &'static str {
     static KEYS: OnceLock<Vec<String>> = OnceLock::new();
     let keys = KEYS.get_or_init(|| {

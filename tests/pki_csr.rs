@@ -40,7 +40,8 @@ fn p256_key() -> &'static CaKey {
     KEY.get_or_init(|| CaKey::generate(KeyAlgorithm::EcPrime256v1).unwrap())
 }
 
-/// One RSA 2048 key file made by openssl, for CSRs that need special signing options.
+/// Returns the path of one RSA 2048 key file made by openssl, for CSRs that need
+/// special signing options.
 fn rsa_key_path() -> &'static str {
     static PATH: OnceLock<(TempDir, String)> = OnceLock::new();
     let (_, path) = PATH.get_or_init(|| {
@@ -129,6 +130,16 @@ fn csr_reads_new_certificate_request_label() {
 fn csr_reads_crlf_pem() {
     let csr = p256_csr("crlf.example").replace('\n', "\r\n");
     assert!(CsrInfo::parse(csr.as_bytes()).is_ok());
+}
+
+#[test]
+fn csr_reads_pem_after_text() {
+    let csr = format!(
+        "Certificate Request for app.example\n{}",
+        p256_csr("text.example")
+    );
+    let info = CsrInfo::parse(csr.as_bytes()).unwrap();
+    assert_eq!(info.subject, "CN=text.example");
 }
 
 #[test]

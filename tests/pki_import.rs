@@ -17,7 +17,7 @@ fn key_copy(ca: &CertificateAuthority) -> CaKey {
     CaKey::from_pem(&ca.key().to_pkcs8_pem()).unwrap()
 }
 
-/// A CA issued by `parent` with a fresh P-256 key and `template`.
+/// Issues and imports a CA below `parent` with a fresh P-256 key and `template`.
 fn child(parent: &CertificateAuthority, name: &str, template: Template) -> CertificateAuthority {
     let key = CaKey::generate(KeyAlgorithm::EcPrime256v1).unwrap();
     let subject = SubjectName::parse(&format!("CN={name}")).unwrap();
@@ -33,7 +33,7 @@ fn child(parent: &CertificateAuthority, name: &str, template: Template) -> Certi
     .unwrap()
 }
 
-/// A self-signed certificate and its SEC1 key made by `openssl req -x509` with the
+/// Makes a self-signed certificate and its SEC1 key with `openssl req -x509` and the
 /// given extension lines.
 fn openssl_self_signed(extensions: &str) -> (String, String) {
     let dir = TempDir::new().unwrap();

@@ -18,7 +18,7 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-/// A P-256 root created at `test_now()` that lives 30 days.
+/// Returns a P-256 root created at `test_now()` that lives 30 days.
 fn short_root() -> &'static CertificateAuthority {
     static ROOT: OnceLock<CertificateAuthority> = OnceLock::new();
     ROOT.get_or_init(|| {
@@ -294,6 +294,7 @@ fn end_date_2049_issued() {
         &clock,
     )
     .unwrap();
+
     let validity: Validity = "Value=491231235959,Type=END_DATE".parse().unwrap();
     let not_after = validity.not_after(test_now()).unwrap();
     let issued = ca
@@ -308,6 +309,7 @@ fn end_date_2049_issued() {
         certificate_times(&issued.certificate).1,
         datetime!(2049-12-31 23:59:59 UTC)
     );
+
     // 2056 needs GeneralizedTime, which openssl must read back.
     assert_eq!(ca.info().not_after, datetime!(2056-06-15 12:00:00 UTC));
     let text = openssl_text(&ca.certificate_pem());

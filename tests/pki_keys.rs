@@ -14,8 +14,8 @@ use privateca_issuer::pki::{CaKey, ErrorKind, KeyAlgorithm, SigningAlgorithm};
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::SubjectPublicKeyInfo;
 
-/// One generated key per algorithm for the whole test binary, because RSA 4096
-/// generation is slow.
+/// Returns one generated key per algorithm for the whole test binary, because RSA
+/// 4096 generation is slow.
 fn key(algorithm: KeyAlgorithm) -> &'static CaKey {
     static KEYS: OnceLock<Vec<CaKey>> = OnceLock::new();
     let keys = KEYS.get_or_init(|| {

@@ -29,7 +29,7 @@ const CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
 const CODE_SIGNING: &str = "1.3.6.1.5.5.7.3.3";
 const OCSP_SIGNING: &str = "1.3.6.1.5.5.7.3.9";
 
-/// One RSA 4096 CSR for the test binary, because RSA 4096 generation is slow.
+/// Returns one RSA 4096 CSR per test binary, because RSA 4096 generation is slow.
 fn rsa_4096_csr() -> &'static str {
     static CSR: OnceLock<String> = OnceLock::new();
     CSR.get_or_init(|| openssl_csr(CsrKey::Rsa(4096), "/CN=rsa4096.example", &[], &[]))
@@ -70,7 +70,7 @@ fn eku_oids(certificate: &X509Certificate<'_>) -> Option<(bool, Vec<String>)> {
     Some((extension.critical, oids))
 }
 
-/// The subjectAltName extension value of a CSR, as the CSR carries it.
+/// Returns the subjectAltName extension value of a CSR, unchanged.
 fn csr_san_value(csr_pem: &str) -> Vec<u8> {
     let der = pem::parse(csr_pem).unwrap().into_contents();
     let (_, csr) = X509CertificationRequest::from_der(&der).unwrap();
@@ -86,7 +86,7 @@ fn csr_san_value(csr_pem: &str) -> Vec<u8> {
     panic!("CSR has no subjectAltName");
 }
 
-/// The subject Name DER of a CSR.
+/// Returns the subject Name DER of a CSR.
 fn csr_subject_der(csr_pem: &str) -> Vec<u8> {
     let der = pem::parse(csr_pem).unwrap().into_contents();
     let (_, csr) = X509CertificationRequest::from_der(&der).unwrap();
@@ -423,8 +423,10 @@ fn csr_extensions_ignored() {
         ],
         &[],
     );
+
     let issued = issue(p256_root(), &csr, Template::EndEntityServerAuth).unwrap();
     let certificate = parse(&issued);
+
     let constraints = certificate.basic_constraints().unwrap().unwrap();
     assert!(!constraints.value.ca);
     assert_eq!(constraints.value.path_len_constraint, None);
@@ -433,6 +435,7 @@ fn csr_extensions_ignored() {
     assert!(!key_usage.value.crl_sign());
     assert!(key_usage.value.key_encipherment());
     assert_eq!(eku_oids(&certificate).unwrap().1, vec![SERVER_AUTH]);
+
     let oids: Vec<String> = certificate
         .extensions()
         .iter()

@@ -117,7 +117,7 @@ impl CertificateAuthority {
 
     /// Imports a CA from PEM with ACM Private CA's checks: critical basicConstraints
     /// CA:TRUE, the key matches the certificate, and either the certificate is
-    /// self-signed or `chain_pem` holds its issuers in order (each certificate signed
+    /// self-signed or `chain_pem` contains its issuers in order (each certificate signed
     /// by the next, root last).
     ///
     /// Certificates after the first one in `certificate_pem` are read as the start

@@ -20,6 +20,11 @@ const MIN_RSA_BITS: usize = 2048;
 /// Largest RSA modulus accepted in a CSR, in bits: the limit of aws-lc-rs verification.
 const MAX_RSA_BITS: usize = 8192;
 
+/// The DER tag of a SEQUENCE, the first byte of a DER CSR.
+const DER_SEQUENCE: u8 = 0x30;
+/// Start of a PEM block.
+const PEM_HEADER: &[u8] = b"-----BEGIN";
+
 /// OID of the subjectAltName extension.
 const SUBJECT_ALT_NAME: &str = "2.5.29.17";
 
@@ -93,13 +98,16 @@ impl CsrInfo {
     }
 }
 
-/// Returns the CSR DER from PEM or DER input.
+/// Returns the CSR DER from PEM or DER input. Input that starts with a DER SEQUENCE
+/// tag is DER. Otherwise input that contains a PEM header is PEM, and text around the
+/// PEM block (such as `openssl req -text` output) is skipped.
 fn decode_input(input: &[u8]) -> Result<Vec<u8>> {
-    let trimmed = input.trim_ascii_start();
-    if !trimmed.starts_with(b"-----BEGIN") {
+    let is_der = input.first() == Some(&DER_SEQUENCE);
+    let is_pem = !is_der && input.windows(PEM_HEADER.len()).any(|w| w == PEM_HEADER);
+    if !is_pem {
         return Ok(input.to_vec());
     }
-    let block = pem::parse(trimmed)
+    let block = pem::parse(input)
         .map_err(|e| Error::malformed_csr(format!("CSR PEM cannot be read: {e}")))?;
     match block.tag() {
         "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => Ok(block.into_contents()),
@@ -161,7 +169,7 @@ fn check_public_key(spki: &SubjectPublicKeyInfo<'_>) -> Result<String> {
     }
 }
 
-/// The RSA modulus size in bits, leading zero bytes and bits excluded.
+/// Returns the RSA modulus size in bits, leading zero bytes and bits excluded.
 fn rsa_modulus_bits(spki: &SubjectPublicKeyInfo<'_>) -> Option<usize> {
     let x509_parser::public_key::PublicKey::RSA(rsa) = spki.parsed().ok()? else {
         return None;

@@ -98,7 +98,7 @@ impl IssuedCertificate {
     }
 }
 
-/// Longest validity a CA in short-lived mode issues.
+/// Maximum validity a CA in short-lived mode issues.
 pub const SHORT_LIVED_MAX: Duration = Duration::days(7);
 
 /// Issues a certificate from a CSR for `authority`; the body of
@@ -113,17 +113,7 @@ pub(crate) fn issue(
     request
         .signing_algorithm
         .check_key(authority.key().algorithm())?;
-    let now = clock.now();
-    if now > info.not_after {
-        return Err(Error::new(
-            ErrorKind::InvalidState,
-            format!(
-                "CA certificate {} expired at {}; renew or replace the CA",
-                info.subject,
-                rfc3339(info.not_after)
-            ),
-        ));
-    }
+    check_not_expired(info, clock)?;
     request.template.check_issuable(info.path_len)?;
     let csr = CsrInfo::parse(request.csr)?;
     let window = resolve_validity(request, info, short_lived)?;
@@ -146,14 +136,7 @@ pub(crate) fn issue(
     };
     let certificate = sign_certificate(content, authority.key(), request.signing_algorithm)?;
 
-    let (intermediates, root) = match authority.chain().split_last() {
-        None => (Vec::new(), authority.certificate().clone()),
-        Some((root, above)) => {
-            let mut intermediates = vec![authority.certificate().clone()];
-            intermediates.extend(above.iter().cloned());
-            (intermediates, root.clone())
-        }
-    };
+    let (intermediates, root) = chain_of_issued(authority);
     Ok(IssuedCertificate {
         certificate,
         intermediates,
@@ -164,6 +147,62 @@ pub(crate) fn issue(
         template: request.template,
         capped: window.capped,
     })
+}
+
+fn check_not_expired(ca: &CaInfo, clock: &dyn Clock) -> Result<()> {
+    if clock.now() <= ca.not_after {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::InvalidState,
+        format!(
+            "CA certificate {} expired at {}; renew or replace the CA",
+            ca.subject,
+            rfc3339(ca.not_after)
+        ),
+    ))
+}
+
+/// Returns the intermediates (the issuing CA first, the root left out) and the root
+/// of a certificate that `authority` issues.
+fn chain_of_issued(
+    authority: &CertificateAuthority,
+) -> (Vec<CertificateDer<'static>>, CertificateDer<'static>) {
+    match authority.chain().split_last() {
+        None => (Vec::new(), authority.certificate().clone()),
+        Some((root, above)) => {
+            let mut intermediates = vec![authority.certificate().clone()];
+            intermediates.extend(above.iter().cloned());
+            (intermediates, root.clone())
+        }
+    }
+}
+
+/// Builds the `Validation` error for a notAfter past `limit` under
+/// [`ExpiryPolicy::Reject`]: the CA's notAfter, or the short-lived limit.
+fn limit_exceeded(
+    short_lived_limit: bool,
+    not_before: OffsetDateTime,
+    requested_not_after: OffsetDateTime,
+    limit: OffsetDateTime,
+) -> Error {
+    let message = if short_lived_limit {
+        format!(
+            "validity from {} to {} is longer than the 7 days a short-lived CA issues; request \
+             notAfter {} or earlier",
+            rfc3339(not_before),
+            rfc3339(requested_not_after),
+            rfc3339(limit)
+        )
+    } else {
+        format!(
+            "notAfter {} is later than the CA's notAfter {}; request a validity that ends by \
+             then, or renew the CA",
+            rfc3339(requested_not_after),
+            rfc3339(limit)
+        )
+    };
+    Error::validation(message)
 }
 
 /// notBefore and notAfter as they will be issued.
@@ -211,23 +250,12 @@ pub(crate) fn resolve_validity(
     }
 
     if request.expiry_policy == ExpiryPolicy::Reject {
-        let message = if !short_lived_applies {
-            format!(
-                "notAfter {} is later than the CA's notAfter {}; request a validity that ends by \
-                 then, or renew the CA",
-                rfc3339(requested_not_after),
-                rfc3339(ca.not_after)
-            )
-        } else {
-            format!(
-                "validity from {} to {} is longer than the 7 days a short-lived CA issues; \
-                 request notAfter {} or earlier",
-                rfc3339(not_before),
-                rfc3339(requested_not_after),
-                rfc3339(limit.0)
-            )
-        };
-        return Err(Error::validation(message));
+        return Err(limit_exceeded(
+            short_lived_applies,
+            not_before,
+            requested_not_after,
+            limit.0,
+        ));
     }
     if limit.0 <= not_before {
         return Err(Error::validation(format!(

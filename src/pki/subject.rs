@@ -97,8 +97,8 @@ impl SubjectName {
         Ok(())
     }
 
-    /// The set fields as (attribute type, value), in the order they appear in a Name:
-    /// C, ST, L, O, OU, CN.
+    /// Returns the set fields as (attribute type, value) in the order they take in
+    /// a Name: C, ST, L, O, OU, CN.
     pub(crate) fn attributes(&self) -> Vec<(AttributeKind, &str)> {
         let ordered = [
             (AttributeKind::Country, &self.country),

@@ -116,7 +116,8 @@ impl Template {
         }
     }
 
-    /// The extensions this template fixes, apart from the key identifiers and the SAN.
+    /// Returns the extensions this template fixes, apart from the key identifiers and
+    /// the SAN.
     pub(crate) fn profile(self) -> Profile {
         let end_entity_usage = KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment;
         let ca_usage = KeyUsages::DigitalSignature | KeyUsages::KeyCertSign | KeyUsages::CRLSign;

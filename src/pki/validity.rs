@@ -35,7 +35,7 @@ pub struct Validity {
     pub kind: ValidityType,
 }
 
-/// Latest year a notAfter may fall in: GeneralizedTime and the `time` crate both end at 9999.
+/// Maximum year of a notAfter: GeneralizedTime and the `time` crate both end at 9999.
 const MAX_YEAR: i32 = 9999;
 
 impl Validity {

@@ -74,7 +74,7 @@ pub fn openssl_csr(key: CsrKey, subject: &str, addext: &[&str], extra: &[&str]) 
     openssl(&args)
 }
 
-/// One RSA 2048 CSR for the test binary, because RSA key generation is slow.
+/// Returns one RSA 2048 CSR per test binary, because RSA key generation is slow.
 pub fn rsa_2048_csr() -> &'static str {
     static CSR: OnceLock<String> = OnceLock::new();
     CSR.get_or_init(|| {
@@ -87,7 +87,7 @@ pub fn rsa_2048_csr() -> &'static str {
     })
 }
 
-/// A P-256 CSR with CN and one DNS SAN.
+/// Makes a P-256 CSR with a CN and one DNS SAN, both `name`.
 pub fn p256_csr(name: &str) -> String {
     openssl_csr(
         CsrKey::Ec("P-256"),
@@ -97,12 +97,12 @@ pub fn p256_csr(name: &str) -> String {
     )
 }
 
-/// The instant the fixed-clock tests run at.
+/// Returns the instant the fixed-clock tests run at.
 pub fn test_now() -> OffsetDateTime {
     time::macros::datetime!(2026-06-15 12:00:00 UTC)
 }
 
-/// A root CA created at `test_now()` that lives 10 years.
+/// Creates a root CA at `test_now()` that lives 10 years.
 pub fn root(key: KeyAlgorithm, signing: SigningAlgorithm) -> CertificateAuthority {
     let subject = SubjectName::parse(&format!("CN=Test Root {key} {signing},O=Example,C=US"))
         .expect("valid subject");
@@ -119,7 +119,7 @@ pub fn root(key: KeyAlgorithm, signing: SigningAlgorithm) -> CertificateAuthorit
     .expect("root CA")
 }
 
-/// One P-256 root for the test binary.
+/// Returns one P-256 root per test binary.
 pub fn p256_root() -> &'static CertificateAuthority {
     static ROOT: OnceLock<CertificateAuthority> = OnceLock::new();
     ROOT.get_or_init(|| {
@@ -130,13 +130,14 @@ pub fn p256_root() -> &'static CertificateAuthority {
     })
 }
 
-/// One RSA 2048 root for the test binary.
+/// Returns one RSA 2048 root per test binary.
 pub fn rsa_root() -> &'static CertificateAuthority {
     static ROOT: OnceLock<CertificateAuthority> = OnceLock::new();
     ROOT.get_or_init(|| root(KeyAlgorithm::Rsa2048, SigningAlgorithm::Sha256WithRsa))
 }
 
-/// An issue request at `test_now()` for 30 days, rejecting anything past the CA.
+/// Builds an issue request from an hour before `test_now()` to 30 days after it,
+/// rejecting a notAfter past the CA's.
 pub fn request<'a>(
     csr: &'a [u8],
     template: Template,

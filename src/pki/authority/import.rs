@@ -133,7 +133,7 @@ pub(super) fn check_chain(
     })
 }
 
-/// Checks that `issuer`'s key signed `certificate`; the error text says why not.
+/// Checks that `issuer`'s key signed `certificate`, or returns the reason it did not.
 fn check_signed_by(
     certificate: &X509Certificate<'_>,
     issuer: &X509Certificate<'_>,

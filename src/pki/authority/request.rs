@@ -71,7 +71,7 @@ fn requested_extensions(subject: &Name) -> der::Result<ExtensionReq> {
     Ok(ExtensionReq(extensions))
 }
 
-/// The subject as an X.501 Name, one attribute per RDN in the order C, ST, L, O, OU,
+/// Converts the subject to an X.501 Name, one attribute per RDN in the order C, ST, L, O, OU,
 /// CN: C as PrintableString (RFC 5280 requires it), the rest as UTF8String.
 fn x509_name(subject: &SubjectName) -> Result<Name> {
     let failed = |e: der::Error| Error::invalid_args(format!("subject cannot be encoded: {e}"));

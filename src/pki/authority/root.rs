@@ -17,9 +17,11 @@ use crate::pki::key::CaKey;
 use crate::pki::serial::SerialNumber;
 use crate::pki::subject::{AttributeKind, SubjectName};
 
-/// Builds and signs a root certificate: basicConstraints CA:TRUE without pathLen
-/// (critical), keyUsage digitalSignature, keyCertSign and cRLSign (critical), and an
-/// RFC 5280 method 1 subjectKeyIdentifier; no authorityKeyIdentifier.
+/// Builds and signs a root certificate with the `RootCACertificate/V1` extensions.
+///
+/// These are a critical basicConstraints CA:TRUE without pathLen, a critical keyUsage
+/// with digitalSignature, keyCertSign and cRLSign, and an RFC 5280 method 1
+/// subjectKeyIdentifier. A root has no authorityKeyIdentifier.
 pub(super) fn self_signed(
     key: &CaKey,
     subject: &SubjectName,
@@ -56,7 +58,7 @@ pub(super) fn self_signed(
     Ok(certificate.der().clone())
 }
 
-/// The subject as an rcgen Name: C as PrintableString (RFC 5280 requires it), the
+/// Converts the subject to an rcgen Name: C as PrintableString (RFC 5280 requires it), the
 /// other attributes as UTF8String.
 fn distinguished_name(subject: &SubjectName) -> Result<DistinguishedName> {
     let mut name = DistinguishedName::new();
@@ -105,8 +107,8 @@ impl PublicKeyData for RcgenSigner<'_> {
         &self.public_key_bits
     }
 
-    /// The rcgen algorithm whose signature AlgorithmIdentifier matches; rcgen only
-    /// reads the OID and parameters of it here, never the curve.
+    /// Returns the rcgen algorithm with the matching signature AlgorithmIdentifier.
+    /// rcgen reads only its OID and parameters here, never its curve.
     fn algorithm(&self) -> &'static SignatureAlgorithm {
         match self.signing_algorithm {
             SigningAlgorithm::Sha256WithRsa => &rcgen::PKCS_RSA_SHA256,
