@@ -325,6 +325,7 @@ fn describe_shows_configuration() {
     let dir = tempfile::tempdir().expect("temp dir");
     let ca_dir = dir.path().join("root");
     let arn = create_root(&ca_dir, "EC_prime256v1", "Value=10,Type=YEARS");
+
     let described = run_json(&["describe-certificate-authority", "--ca-dir", text(&ca_dir)]);
     let ca = described
         .get("CertificateAuthority")

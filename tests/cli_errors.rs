@@ -224,36 +224,48 @@ fn get_certificate_malformed_arn_rejected() {
     }
 }
 
+/// Arguments that create a subordinate CA in `ca_dir`, signed by `parent` with `path_length`.
+fn create_subordinate_args(ca_dir: &Path, parent: &Path, path_length: &str) -> Vec<String> {
+    [
+        "create-certificate-authority",
+        "--ca-dir",
+        text(ca_dir),
+        "--type",
+        "SUBORDINATE",
+        "--key-algorithm",
+        "EC_prime256v1",
+        "--subject",
+        "CN=Sub",
+        "--validity",
+        "Value=1,Type=YEARS",
+        "--parent-ca-dir",
+        text(parent),
+        "--path-length",
+        path_length,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn as_strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 #[test]
 fn path_length_beyond_parent_rejected() {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path().join("root");
     let sub = dir.path().join("sub");
-    let subsub = dir.path().join("subsub");
+    let deeper = dir.path().join("deeper");
+    let deepest = dir.path().join("deepest");
     create_root(&root, "EC_prime256v1", "Value=10,Type=YEARS");
-    let create_sub = |ca_dir: &Path, parent: &Path, path_length: &str| {
-        vec![
-            "create-certificate-authority".to_string(),
-            "--ca-dir".to_string(),
-            text(ca_dir).to_string(),
-            "--type".to_string(),
-            "SUBORDINATE".to_string(),
-            "--key-algorithm".to_string(),
-            "EC_prime256v1".to_string(),
-            "--subject".to_string(),
-            "CN=Sub".to_string(),
-            "--validity".to_string(),
-            "Value=1,Type=YEARS".to_string(),
-            "--parent-ca-dir".to_string(),
-            text(parent).to_string(),
-            "--path-length".to_string(),
-            path_length.to_string(),
-        ]
-    };
-    let args = create_sub(&sub, &root, "0");
-    run_json(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    let args = create_sub(&subsub, &sub, "0");
-    let failure = run_failure(&args.iter().map(String::as_str).collect::<Vec<_>>());
+
+    // pathLen 1 under the root leaves room for one more CA, with pathLen 0.
+    run_json(&as_strs(&create_subordinate_args(&sub, &root, "1")));
+    run_json(&as_strs(&create_subordinate_args(&deeper, &sub, "0")));
+
+    // A CA under a pathLen 0 CA is one level too deep.
+    let failure = run_failure(&as_strs(&create_subordinate_args(&deepest, &deeper, "0")));
     assert!(
         failure.stderr.starts_with("InvalidArgs: "),
         "{}",
@@ -266,7 +278,7 @@ fn path_length_beyond_parent_rejected() {
         "{}",
         failure.stderr
     );
-    assert!(!subsub.join("ca.json").exists());
+    assert!(!deepest.join("ca.json").exists());
 }
 
 #[test]
@@ -342,6 +354,7 @@ fn import_foreign_certificate_rejected() {
         "--subject",
         "CN=Pending",
     ]);
+
     // The other root's certificate does not belong to the pending CA's key.
     let other_ca = run_json(&[
         "get-certificate-authority-certificate",
@@ -361,6 +374,7 @@ fn import_foreign_certificate_rejected() {
         "{}",
         failure.stderr
     );
+
     let described = run_json(&["describe-certificate-authority", "--ca-dir", text(&sub)]);
     assert_eq!(
         field(&described, "/CertificateAuthority/Status"),
