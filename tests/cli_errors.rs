@@ -381,3 +381,43 @@ fn import_foreign_certificate_rejected() {
         "PENDING_CERTIFICATE"
     );
 }
+
+#[test]
+fn certificate_authority_arn_checked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = dir.path().join("first");
+    let second = dir.path().join("second");
+    let first_arn = create_root(&first, "EC_prime256v1", "Value=1,Type=YEARS");
+    let second_arn = create_root(&second, "EC_prime256v1", "Value=1,Type=YEARS");
+    let csr = openssl_csr(dir.path(), "leaf", "arn.example.internal");
+
+    // The ARN of the CA in --ca-dir is accepted, as scripts for the AWS CLI pass it.
+    let mut matching = issue(&first, text(&csr), "SHA256WITHECDSA");
+    matching.extend(["--certificate-authority-arn", first_arn.as_str()]);
+    run_json(&matching);
+
+    let mut other = issue(&first, text(&csr), "SHA256WITHECDSA");
+    other.extend(["--certificate-authority-arn", second_arn.as_str()]);
+    let failure = run_failure(&other);
+    assert!(
+        failure.stderr.starts_with("ResourceNotFound: "),
+        "{}",
+        failure.stderr
+    );
+    assert!(failure.stderr.contains(&second_arn), "{}", failure.stderr);
+    assert!(failure.stderr.contains(&first_arn), "{}", failure.stderr);
+    assert_eq!(record_count(&first), 1);
+
+    let described = run_failure(&[
+        "describe-certificate-authority",
+        "--ca-dir",
+        text(&second),
+        "--certificate-authority-arn",
+        &first_arn,
+    ]);
+    assert!(
+        described.stderr.starts_with("ResourceNotFound: "),
+        "{}",
+        described.stderr
+    );
+}

@@ -18,6 +18,9 @@ pub struct CaDirArgs {
     /// Directory of the CA.
     #[arg(long, value_name = "DIR")]
     pub ca_dir: PathBuf,
+    /// Optional, as in the AWS CLI: must be the ARN of the CA in --ca-dir.
+    #[arg(long, value_name = "ARN")]
+    pub certificate_authority_arn: Option<String>,
 }
 
 /// Flags of `import-certificate-authority-certificate`.
@@ -26,6 +29,9 @@ pub struct ImportCertificateAuthorityCertificateArgs {
     /// Directory of the PENDING_CERTIFICATE CA.
     #[arg(long, value_name = "DIR")]
     pub ca_dir: PathBuf,
+    /// Optional, as in the AWS CLI: must be the ARN of the CA in --ca-dir.
+    #[arg(long, value_name = "ARN")]
+    pub certificate_authority_arn: Option<String>,
     /// The signed CA certificate, PEM, as fileb://PATH, file://PATH or a plain path.
     #[arg(long, value_name = "FILE")]
     pub certificate: String,
@@ -46,6 +52,7 @@ pub struct GetCertificateAuthorityCsrOutput {
 pub fn get_certificate_authority_csr(args: &CaDirArgs) -> Result<GetCertificateAuthorityCsrOutput> {
     let dir = CaDir::new(&args.ca_dir);
     let metadata = dir.read_metadata()?;
+    metadata.check_arn(args.certificate_authority_arn.as_deref(), dir.path())?;
     if metadata.status != CaStatus::PendingCertificate {
         return Err(invalid_state(format!(
             "CA {} is {}; a CSR exists only while a subordinate CA is PENDING_CERTIFICATE",
@@ -75,6 +82,7 @@ pub fn import_certificate_authority_certificate(
     dir.read_metadata()?;
     let _lock = dir.lock()?;
     let mut metadata = dir.read_metadata()?;
+    metadata.check_arn(args.certificate_authority_arn.as_deref(), dir.path())?;
     if metadata.status != CaStatus::PendingCertificate {
         return Err(invalid_state(format!(
             "CA {} is {}; only a PENDING_CERTIFICATE CA takes an imported certificate",

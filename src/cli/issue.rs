@@ -27,6 +27,9 @@ pub struct IssueCertificateArgs {
     /// Directory of the issuing CA.
     #[arg(long, value_name = "DIR")]
     pub ca_dir: PathBuf,
+    /// Optional, as in the AWS CLI: must be the ARN of the CA in --ca-dir.
+    #[arg(long, value_name = "ARN")]
+    pub certificate_authority_arn: Option<String>,
     /// The CSR, PEM or DER, as fileb://PATH, file://PATH or a plain path.
     #[arg(long, value_name = "FILE")]
     pub csr: String,
@@ -99,6 +102,7 @@ pub fn issue_certificate(
     // Held until return: serializes the token check with the token record's write.
     let _lock = dir.lock()?;
     let (metadata, authority) = dir.load_active(clock)?;
+    metadata.check_arn(args.certificate_authority_arn.as_deref(), dir.path())?;
     signing_algorithm.check_key(metadata.key_algorithm)?;
 
     let arguments = IssueArguments {

@@ -1,9 +1,11 @@
 //! The metadata of a local CA, stored in `ca.json`, and the ACM Private CA names it uses.
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 
 use super::arn;
-use super::error::{Error, Result};
+use super::error::{Error, Result, not_found};
 use crate::pki::{KeyAlgorithm, SigningAlgorithm};
 
 /// Type of a CA, as ACM Private CA names it.
@@ -103,6 +105,19 @@ impl CaMetadata {
     /// Returns the CA ARN.
     pub fn arn(&self) -> String {
         arn::ca_arn(&self.id)
+    }
+
+    /// Checks `--certificate-authority-arn`, when given, against this CA's ARN.
+    pub fn check_arn(&self, expected: Option<&str>, dir: &Path) -> Result<()> {
+        match expected {
+            Some(expected) if expected != self.arn() => Err(not_found(format!(
+                "CA {expected} not found: {} contains CA {}; pass the --ca-dir of {expected} \
+                 or drop --certificate-authority-arn",
+                dir.display(),
+                self.arn()
+            ))),
+            _ => Ok(()),
+        }
     }
 }
 

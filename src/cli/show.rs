@@ -19,6 +19,9 @@ pub struct GetCertificateArgs {
     /// Directory of the issuing CA.
     #[arg(long, value_name = "DIR")]
     pub ca_dir: PathBuf,
+    /// Optional, as in the AWS CLI: must be the ARN of the CA in --ca-dir.
+    #[arg(long, value_name = "ARN")]
+    pub certificate_authority_arn: Option<String>,
     /// ARN that issue-certificate returned.
     #[arg(long, value_name = "ARN")]
     pub certificate_arn: String,
@@ -40,6 +43,7 @@ pub fn get_certificate(args: &GetCertificateArgs) -> Result<CertificateOutput> {
     let arn = parse_certificate_arn(&args.certificate_arn)?;
     let dir = CaDir::new(&args.ca_dir);
     let metadata = dir.read_metadata()?;
+    metadata.check_arn(args.certificate_authority_arn.as_deref(), dir.path())?;
     if arn.ca_id != metadata.id {
         return Err(not_found(format!(
             "certificate {} belongs to another CA; the CA in {} is {}",
@@ -68,6 +72,7 @@ pub fn get_certificate(args: &GetCertificateArgs) -> Result<CertificateOutput> {
 pub fn get_certificate_authority_certificate(args: &CaDirArgs) -> Result<CertificateOutput> {
     let dir = CaDir::new(&args.ca_dir);
     let metadata = dir.read_metadata()?;
+    metadata.check_arn(args.certificate_authority_arn.as_deref(), dir.path())?;
     if metadata.status != CaStatus::Active {
         return Err(invalid_state(format!(
             "CA {} is {} and has no certificate yet; import one with \
@@ -176,6 +181,7 @@ pub fn describe_certificate_authority(
 ) -> Result<DescribeCertificateAuthorityOutput> {
     let dir = CaDir::new(&args.ca_dir);
     let metadata = dir.read_metadata()?;
+    metadata.check_arn(args.certificate_authority_arn.as_deref(), dir.path())?;
     let mut description = CertificateAuthorityDescription {
         arn: metadata.arn(),
         created_at: metadata.created_at.clone(),
