@@ -73,46 +73,41 @@ pub struct Issuance<'a> {
     pub not_before: Option<OffsetDateTime>,
 }
 
+/// Flags of `issue-certificate` after parsing, before any file is read.
+struct ParsedFlags<'a> {
+    token: Option<&'a str>,
+    signing_algorithm: SigningAlgorithm,
+    validity: Validity,
+    not_before: Option<(Validity, OffsetDateTime)>,
+    template: Template,
+}
+
 /// Issues a certificate from `args.csr`, or returns the earlier one for a repeated
 /// idempotency token.
 pub fn issue_certificate(
     args: &IssueCertificateArgs,
     clock: &dyn Clock,
 ) -> Result<IssueCertificateOutput> {
-    let token = args
-        .idempotency_token
-        .as_deref()
-        .map(check_token)
-        .transpose()?;
-    let signing_algorithm: SigningAlgorithm = args.signing_algorithm.parse()?;
-    let validity = parse_validity("--validity", &args.validity)?;
-    let not_before = args
-        .validity_not_before
-        .as_deref()
-        .map(parse_not_before)
-        .transpose()?;
-    let template = match &args.template_arn {
-        Some(name) => name.parse()?,
-        None => Template::default(),
-    };
+    let flags = parse_flags(args)?;
     let csr = read_input("--csr", &args.csr)?;
 
     let dir = CaDir::new(&args.ca_dir);
     dir.read_metadata()?;
-    // Held until return: serializes the token check with the token record's write.
+    // Held until return, so issuance in this CA is serialized and the token check
+    // and the token record's write are one step.
     let _lock = dir.lock()?;
     let (metadata, authority) = dir.load_active(clock)?;
     metadata.check_arn(args.certificate_authority_arn.as_deref(), dir.path())?;
-    signing_algorithm.check_key(metadata.key_algorithm)?;
+    flags.signing_algorithm.check_key(metadata.key_algorithm)?;
 
     let arguments = IssueArguments {
         csr_sha256: sha256_hex(&csr),
-        signing_algorithm: signing_algorithm.as_str().to_string(),
-        validity: validity.to_string(),
-        validity_not_before: not_before.map(|(validity, _)| validity.to_string()),
-        template: template.name().to_string(),
+        signing_algorithm: flags.signing_algorithm.as_str().to_string(),
+        validity: flags.validity.to_string(),
+        validity_not_before: flags.not_before.map(|(validity, _)| validity.to_string()),
+        template: flags.template.name().to_string(),
     };
-    if let Some(token) = token
+    if let Some(token) = flags.token
         && let Some(record) = dir.find_token(token)?
     {
         let certificate_arn = record.replay(token, &arguments)?;
@@ -121,13 +116,13 @@ pub fn issue_certificate(
 
     let issuance = Issuance {
         csr: &csr,
-        template,
-        signing_algorithm,
-        validity,
-        not_before: not_before.map(|(_, instant)| instant),
+        template: flags.template,
+        signing_algorithm: flags.signing_algorithm,
+        validity: flags.validity,
+        not_before: flags.not_before.map(|(_, instant)| instant),
     };
     let (_, record) = issue_and_record(&dir, &metadata, &authority, &issuance, clock)?;
-    if let Some(token) = token {
+    if let Some(token) = flags.token {
         let token_record = TokenRecord {
             token_sha256: sha256_hex(token.as_bytes()),
             fingerprint: arguments.fingerprint(),
@@ -139,6 +134,31 @@ pub fn issue_certificate(
     }
     Ok(IssueCertificateOutput {
         certificate_arn: record.certificate_arn,
+    })
+}
+
+/// Parses every flag that needs no file, so a bad value fails before any I/O.
+fn parse_flags(args: &IssueCertificateArgs) -> Result<ParsedFlags<'_>> {
+    let token = args
+        .idempotency_token
+        .as_deref()
+        .map(check_token)
+        .transpose()?;
+    let not_before = args
+        .validity_not_before
+        .as_deref()
+        .map(parse_not_before)
+        .transpose()?;
+    let template = match &args.template_arn {
+        Some(name) => name.parse()?,
+        None => Template::default(),
+    };
+    Ok(ParsedFlags {
+        token,
+        signing_algorithm: args.signing_algorithm.parse()?,
+        validity: parse_validity("--validity", &args.validity)?,
+        not_before,
+        template,
     })
 }
 
