@@ -223,79 +223,19 @@ pub fn ca_ready(ca: &CaView<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Parses a Go duration such as `2160h`, `1h30m` or `1.5h`. Accepted units: ns,
-/// us (or µs), ms, s, m, h. Fails for a zero, negative or malformed value.
+/// Parses a Go duration such as `2160h`, `1h30m`, `1.5h` or cert-manager's
+/// `2160h0m0s` with kube's Go-compatible parser. Fails for a zero, negative or
+/// malformed value.
 pub fn parse_go_duration(input: &str) -> std::result::Result<Duration, String> {
-    let mut rest = input.strip_prefix('+').unwrap_or(input);
-    if rest.starts_with('-') {
+    let parsed: kube::core::Duration = input.parse().map_err(|error| format!("{error}"))?;
+    if parsed.is_negative() {
         return Err("it is negative".to_string());
     }
-    if rest.is_empty() {
-        return Err("it is empty".to_string());
-    }
-    let mut total: i128 = 0;
-    while !rest.is_empty() {
-        let number_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or("the last number has no unit (use ns, us, ms, s, m or h)")?;
-        let (number, tail) = rest.split_at(number_end);
-        let unit_end = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_end);
-        let unit_nanos: i128 = match unit {
-            "ns" => 1,
-            "us" | "µs" | "μs" => 1_000,
-            "ms" => 1_000_000,
-            "s" => 1_000_000_000,
-            "m" => 60_000_000_000,
-            "h" => 3_600_000_000_000,
-            _ => {
-                return Err(format!(
-                    "unit {unit:?} is unknown (use ns, us, ms, s, m or h)"
-                ));
-            }
-        };
-        total += number_nanos(number, unit_nanos)?;
-        if total > i128::from(i64::MAX) {
-            return Err("it is too large".to_string());
-        }
-        rest = tail;
-    }
-    if total == 0 {
+    let unsigned = std::time::Duration::from(parsed);
+    if unsigned.is_zero() {
         return Err("it is zero".to_string());
     }
-    i64::try_from(total)
-        .map(Duration::nanoseconds)
-        .map_err(|_| "it is too large".to_string())
-}
-
-/// Converts one `12` or `1.5` of a Go duration to nanoseconds of `unit_nanos`.
-fn number_nanos(number: &str, unit_nanos: i128) -> std::result::Result<i128, String> {
-    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    if whole.is_empty() && fraction.is_empty() {
-        return Err(format!("{number:?} is not a number"));
-    }
-    if fraction.contains('.') {
-        return Err(format!("{number:?} is not a number"));
-    }
-    let whole_value: i128 = if whole.is_empty() {
-        0
-    } else {
-        whole
-            .parse()
-            .map_err(|_| format!("{whole:?} is too large"))?
-    };
-    let mut nanos = whole_value
-        .checked_mul(unit_nanos)
-        .ok_or("it is too large")?;
-    let mut scale = unit_nanos;
-    for digit in fraction.chars().take(30) {
-        scale /= 10;
-        let value = i128::from(digit.to_digit(10).ok_or("bad digit")?);
-        nanos += value * scale;
-    }
-    Ok(nanos)
+    Duration::try_from(unsigned).map_err(|_| "it is too large".to_string())
 }
 
 /// Returns the requested lifetime, `spec.duration` or 2160h. A malformed value is a permanent error.

@@ -356,6 +356,7 @@ fn go_duration_parses_units() {
         ("500ms", Duration::milliseconds(500)),
         ("2us", Duration::microseconds(2)),
         ("+10m", Duration::minutes(10)),
+        ("2160h0m0s", Duration::hours(2160)),
     ];
     for (input, expected) in cases {
         assert_eq!(decide::parse_go_duration(input), Ok(expected), "{input}");
