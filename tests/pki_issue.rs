@@ -373,3 +373,16 @@ fn months_from_january_31() {
         .unwrap();
     assert_eq!(issued.not_after, datetime!(2027-02-28 10:11:12 UTC));
 }
+
+#[test]
+fn year_9999_request_rejected() {
+    let clock = FixedClock(test_now());
+    let start = datetime!(9999-12-30 00:00:00 UTC);
+    let end = datetime!(9999-12-31 23:59:59 UTC);
+    for policy in [ExpiryPolicy::Reject, ExpiryPolicy::Cap] {
+        let error = p256_root()
+            .issue(&window(start, end, policy), true, &clock)
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Validation, "{policy:?}");
+    }
+}
