@@ -337,6 +337,18 @@ fn csr_rejects_empty_san_extension() {
 }
 
 #[test]
+fn csr_subject_rfc4514_escaped() {
+    let csr = openssl_csr(
+        CsrKey::Ec("P-256"),
+        "/CN=a\\,b/O=x\\+y/OU=#tag;<x>",
+        &[],
+        &[],
+    );
+    let info = CsrInfo::parse(csr.as_bytes()).unwrap();
+    assert_eq!(info.subject, "OU=\\#tag\\;\\<x\\>,O=x\\+y,CN=a\\,b");
+}
+
+#[test]
 fn csr_describes_every_san_type() {
     let csr = openssl_csr(
         CsrKey::Ec("P-256"),

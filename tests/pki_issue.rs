@@ -344,3 +344,45 @@ fn end_date_past_ca_rejected() {
         error.message()
     );
 }
+
+#[test]
+fn months_from_january_31() {
+    // L04: Value=1,Type=MONTHS issued on Jan 31 ends on the last day of February at
+    // the same time of day.
+    let clock = FixedClock(datetime!(2027-01-31 10:11:12 UTC));
+    let validity: Validity = "Value=1,Type=MONTHS".parse().unwrap();
+    let key = CaKey::generate(KeyAlgorithm::EcPrime256v1).unwrap();
+    let ca = CertificateAuthority::create_root_with_key(
+        key,
+        &SubjectName::parse("CN=Month Root").unwrap(),
+        SigningAlgorithm::Sha256WithEcdsa,
+        validity,
+        &clock,
+    )
+    .unwrap();
+    assert_eq!(ca.info().not_after, datetime!(2027-02-28 10:11:12 UTC));
+    assert_eq!(ca.info().not_before, datetime!(2027-01-31 09:11:12 UTC));
+
+    let not_after = validity.not_after(clock.0).unwrap();
+    let issued = ca
+        .issue(
+            &window(clock.0, not_after, ExpiryPolicy::Reject),
+            false,
+            &clock,
+        )
+        .unwrap();
+    assert_eq!(issued.not_after, datetime!(2027-02-28 10:11:12 UTC));
+}
+
+#[test]
+fn year_9999_request_rejected() {
+    let clock = FixedClock(test_now());
+    let start = datetime!(9999-12-30 00:00:00 UTC);
+    let end = datetime!(9999-12-31 23:59:59 UTC);
+    for policy in [ExpiryPolicy::Reject, ExpiryPolicy::Cap] {
+        let error = p256_root()
+            .issue(&window(start, end, policy), true, &clock)
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Validation, "{policy:?}");
+    }
+}

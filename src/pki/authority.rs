@@ -94,7 +94,9 @@ impl CertificateAuthority {
                 rfc3339(now)
             )));
         }
-        let not_before = now - ROOT_BACKDATE;
+        let not_before = now.checked_sub(ROOT_BACKDATE).ok_or_else(|| {
+            Error::invalid_args(format!("clock time {} is out of range", rfc3339(now)))
+        })?;
         let certificate =
             root::self_signed(&key, subject, signing_algorithm, not_before, not_after)?;
         Self::from_parts(key, certificate, Vec::new())

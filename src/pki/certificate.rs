@@ -135,23 +135,23 @@ pub(crate) fn certificates_pem<'a>(
     out
 }
 
-/// Reads every `CERTIFICATE` block of `pem_text`. `what` names the input in errors,
+/// Reads every `CERTIFICATE` block of `pem_text`. `label` names the input in errors,
 /// such as "CA certificate". Fails on another block type and on an input without
 /// certificates.
 pub(crate) fn parse_certificates_pem(
     pem_text: &str,
-    what: &str,
+    label: &str,
 ) -> Result<Vec<CertificateDer<'static>>> {
     let blocks = pem::parse_many(pem_text).map_err(|e| {
         Error::malformed_certificate(format!(
-            "{what} PEM cannot be read ({e}); give PEM CERTIFICATE blocks"
+            "{label} PEM cannot be read ({e}); give PEM CERTIFICATE blocks"
         ))
     })?;
     let mut certificates = Vec::with_capacity(blocks.len());
     for block in blocks {
         if block.tag() != "CERTIFICATE" {
             return Err(Error::malformed_certificate(format!(
-                "{what} contains a PEM {} block; give only CERTIFICATE blocks",
+                "{label} contains a PEM {} block; give only CERTIFICATE blocks",
                 block.tag()
             )));
         }
@@ -159,7 +159,7 @@ pub(crate) fn parse_certificates_pem(
     }
     if certificates.is_empty() {
         return Err(Error::malformed_certificate(format!(
-            "{what} contains no PEM CERTIFICATE block"
+            "{label} contains no PEM CERTIFICATE block"
         )));
     }
     Ok(certificates)

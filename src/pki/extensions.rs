@@ -13,7 +13,7 @@ use x509_cert::spki::SubjectPublicKeyInfoRef;
 use super::error::{Error, Result};
 use super::template::Template;
 
-/// What an issued certificate's extensions depend on besides the template.
+/// Inputs of an issued certificate's extensions besides the template.
 pub(crate) struct ExtensionInputs<'a> {
     /// The subject's SubjectPublicKeyInfo, DER.
     pub subject_public_key_info: &'a [u8],

@@ -234,10 +234,14 @@ pub(crate) fn resolve_validity(
         )));
     }
 
-    let short_lived_end = not_before + SHORT_LIVED_MAX;
-    let short_lived_applies = short_lived && short_lived_end < ca.not_after;
-    let limit = if short_lived_applies {
-        (short_lived_end, "the 7-day limit of a short-lived CA")
+    // checked_add: a notBefore within 7 days of the year 9999 has no short-lived end,
+    // and the CA's notAfter (at most 9999) is the limit then.
+    let short_lived_end = not_before
+        .checked_add(SHORT_LIVED_MAX)
+        .filter(|end| short_lived && *end < ca.not_after);
+    let short_lived_applies = short_lived_end.is_some();
+    let limit = if let Some(end) = short_lived_end {
+        (end, "the 7-day limit of a short-lived CA")
     } else {
         (ca.not_after, "the CA's notAfter")
     };

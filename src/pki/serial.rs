@@ -32,7 +32,7 @@ impl SerialNumber {
         }
     }
 
-    /// The serial as a DER INTEGER value for a certificate: positive, with a leading
+    /// Converts the serial to a certificate's DER INTEGER: positive, with a leading
     /// zero byte when the top bit is set (added by `der`).
     pub(crate) fn to_x509(&self) -> Result<x509_cert::serial_number::SerialNumber> {
         x509_cert::serial_number::SerialNumber::new(&self.0)

@@ -47,7 +47,7 @@ const SIGNATURE_NAMES: [(&str, &str); 9] = [
     (ED25519_OID, "Ed25519"),
 ];
 
-/// Why a signature was not accepted.
+/// Reason a signature was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum VerifyError {
     /// The signature algorithm, or its pairing with the key, is not supported; the
@@ -57,7 +57,7 @@ pub(crate) enum VerifyError {
     BadSignature,
 }
 
-/// The AlgorithmIdentifier written into certificates and CSRs: sha*WithRSAEncryption
+/// Returns the AlgorithmIdentifier written into certificates and CSRs: sha*WithRSAEncryption
 /// with NULL parameters, ecdsa-with-SHA* with absent parameters (RFC 4055, RFC 5758).
 pub(crate) fn algorithm_identifier(algorithm: SigningAlgorithm) -> AlgorithmIdentifierOwned {
     let (oid, parameters) = match algorithm {
@@ -82,7 +82,7 @@ pub(crate) fn describe_signature_algorithm(oid: &str) -> String {
     }
 }
 
-/// The curve name of an EC SubjectPublicKeyInfo, or None for another key type or
+/// Returns the curve name of an EC SubjectPublicKeyInfo, or None for another key type or
 /// curve.
 pub(crate) fn curve_name(spki: &SubjectPublicKeyInfo<'_>) -> Option<&'static str> {
     let curve = spki

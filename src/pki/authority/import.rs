@@ -17,51 +17,51 @@ use crate::pki::serial::SerialNumber;
 use crate::pki::signature::{self, VerifyError};
 
 /// Parses a CA certificate and checks that it is a CA: basicConstraints present,
-/// critical and CA:TRUE, and keyUsage, when present, with keyCertSign. `what` names
+/// critical and CA:TRUE, and keyUsage, when present, with keyCertSign. `label` names
 /// the certificate in errors, such as "chain certificate 2".
-pub(super) fn parse_ca_certificate<'a>(der: &'a [u8], what: &str) -> Result<X509Certificate<'a>> {
+pub(super) fn parse_ca_certificate<'a>(der: &'a [u8], label: &str) -> Result<X509Certificate<'a>> {
     let (rest, certificate) = X509Certificate::from_der(der).map_err(|e| {
-        Error::malformed_certificate(format!("{what} is not a valid X.509 certificate: {e}"))
+        Error::malformed_certificate(format!("{label} is not a valid X.509 certificate: {e}"))
     })?;
     if !rest.is_empty() {
         return Err(Error::malformed_certificate(format!(
-            "{what} has {} bytes after the certificate; give the certificate alone",
+            "{label} has {} bytes after the certificate; give the certificate alone",
             rest.len()
         )));
     }
     let subject = rfc4514(certificate.subject());
     let basic_constraints = certificate.basic_constraints().map_err(|e| {
         Error::malformed_certificate(format!(
-            "{what} {subject} has an invalid basicConstraints extension: {e}"
+            "{label} {subject} has an invalid basicConstraints extension: {e}"
         ))
     })?;
     match basic_constraints {
         None => {
             return Err(Error::malformed_certificate(format!(
-                "{what} {subject} has no basicConstraints extension, so it is not a CA \
+                "{label} {subject} has no basicConstraints extension, so it is not a CA \
                  certificate; import a CA certificate with critical basicConstraints CA:TRUE"
             )));
         }
         Some(constraints) if !constraints.value.ca => {
             return Err(Error::malformed_certificate(format!(
-                "{what} {subject} is not a CA certificate (basicConstraints CA:FALSE); import \
+                "{label} {subject} is not a CA certificate (basicConstraints CA:FALSE); import \
                  the CA certificate, not a leaf"
             )));
         }
         Some(constraints) if !constraints.critical => {
             return Err(Error::malformed_certificate(format!(
-                "{what} {subject} has a non-critical basicConstraints extension; a CA \
+                "{label} {subject} has a non-critical basicConstraints extension; a CA \
                  certificate must mark basicConstraints CA:TRUE critical"
             )));
         }
         Some(_) => {}
     }
     let key_usage = certificate.key_usage().map_err(|e| {
-        Error::malformed_certificate(format!("{what} {subject} has an invalid keyUsage: {e}"))
+        Error::malformed_certificate(format!("{label} {subject} has an invalid keyUsage: {e}"))
     })?;
     if key_usage.is_some_and(|usage| !usage.value.key_cert_sign()) {
         return Err(Error::malformed_certificate(format!(
-            "{what} {subject} has a keyUsage without keyCertSign, so it cannot sign \
+            "{label} {subject} has a keyUsage without keyCertSign, so it cannot sign \
              certificates; import a CA certificate that allows keyCertSign"
         )));
     }
