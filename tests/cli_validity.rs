@@ -233,9 +233,12 @@ fn short_lived_ca_caps_at_seven_days() {
     );
     let csr = openssl_csr(dir.path(), "leaf", "short.example.internal");
 
-    // The 7 days run from notBefore, so the default 60-minute backdate counts.
-    let leaf = issue_at(&clock, &ca_dir, &csr, &["--validity", "Value=6,Type=DAYS"]);
-    assert_eq!(validity_of(&leaf).1, clock.unix() + 6 * 86_400);
+    // The 7 days count from issuance, so the 60-minute backdate does not shorten them.
+    let leaf = issue_at(&clock, &ca_dir, &csr, &["--validity", "Value=7,Type=DAYS"]);
+    assert_eq!(
+        validity_of(&leaf),
+        (clock.unix() - 3600, clock.unix() + 7 * 86_400)
+    );
     let now = format!("Value={},Type=ABSOLUTE", clock.unix());
     let leaf = issue_at(
         &clock,
@@ -253,7 +256,7 @@ fn short_lived_ca_caps_at_seven_days() {
         (clock.unix(), clock.unix() + 7 * 86_400)
     );
 
-    for validity in ["Value=7,Type=DAYS", "Value=8,Type=DAYS"] {
+    for validity in ["Value=8,Type=DAYS", "Value=1,Type=MONTHS"] {
         let error = execute_error(
             &clock,
             &[

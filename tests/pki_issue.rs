@@ -208,6 +208,25 @@ fn short_lived_exactly_seven_days() {
 }
 
 #[test]
+fn short_lived_backdate_not_counted() {
+    // notBefore one hour back: the 7 days still count from issuance.
+    let clock = FixedClock(test_now() + Duration::hours(1));
+    let issued = p256_root()
+        .issue(
+            &window(
+                test_now(),
+                test_now() + Duration::hours(1) + Duration::days(7),
+                ExpiryPolicy::Reject,
+            ),
+            true,
+            &clock,
+        )
+        .unwrap();
+    assert_eq!(issued.not_before, test_now());
+    assert!(issued.capped.is_none());
+}
+
+#[test]
 fn earlier_cap_wins() {
     // Short-lived CA whose own notAfter is 3 days away: the CA's notAfter applies.
     let clock = FixedClock(test_now() + Duration::days(27));

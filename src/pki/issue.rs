@@ -116,7 +116,7 @@ pub(crate) fn issue(
     check_not_expired(info, clock)?;
     request.template.check_issuable(info.path_len)?;
     let csr = CsrInfo::parse(request.csr)?;
-    let window = resolve_validity(request, info, short_lived)?;
+    let window = resolve_validity(request, info, short_lived, clock.now())?;
 
     let extension_inputs = ExtensionInputs {
         subject_public_key_info: &csr.public_key_der,
@@ -217,12 +217,15 @@ pub(crate) struct ValidityWindow {
 ///
 /// Both times are truncated to whole seconds. A notBefore earlier than the CA's
 /// notBefore is raised to it. A notAfter later than the CA's notAfter, or more than
-/// [`SHORT_LIVED_MAX`] after notBefore for a short-lived CA, is rejected or capped
-/// at the earlier limit, by the request's [`ExpiryPolicy`].
+/// [`SHORT_LIVED_MAX`] after issuance for a short-lived CA, is rejected or capped at
+/// the earlier limit, by the request's [`ExpiryPolicy`]. The short-lived limit counts
+/// from `issued_at`, or from notBefore when that is later, so a backdated notBefore
+/// does not shorten a 7-day certificate.
 pub(crate) fn resolve_validity(
     request: &IssueRequest<'_>,
     ca: &CaInfo,
     short_lived: bool,
+    issued_at: OffsetDateTime,
 ) -> Result<ValidityWindow> {
     let requested_not_after = truncate_to_seconds(request.not_after);
     let not_before = truncate_to_seconds(request.not_before).max(ca.not_before);
@@ -237,6 +240,7 @@ pub(crate) fn resolve_validity(
     // checked_add: a notBefore within 7 days of the year 9999 has no short-lived end,
     // and the CA's notAfter (at most 9999) is the limit then.
     let short_lived_end = not_before
+        .max(truncate_to_seconds(issued_at))
         .checked_add(SHORT_LIVED_MAX)
         .filter(|end| short_lived && *end < ca.not_after);
     let short_lived_applies = short_lived_end.is_some();
