@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Issues a certificate end to end on a local CA, with no cluster: builds the CLI,
-# creates a root and a subordinate CA, makes a CSR with openssl, issues a
-# certificate from the subordinate, fetches it with its chain and verifies the
-# chain with openssl. The CA directories stay in the work directory it prints.
+# Issues a certificate end to end on a local CA, with no cluster. It builds the
+# CLI, creates a root and a subordinate CA, and makes a CSR with openssl. Then it
+# issues a certificate from the subordinate, fetches it with its chain and
+# verifies the chain with openssl. The CA directories stay in WORK_DIR.
 #
 # Usage: e2e/quickstart.sh [WORK_DIR]   (default: a new temporary directory)
 set -euo pipefail
