@@ -41,7 +41,7 @@ pub const PARENT_POLL: Duration = Duration::from_secs(30);
 /// Wait between two reconciles of a CA that waits for the user or is Failed.
 pub const USER_POLL: Duration = Duration::from_secs(5 * 60);
 /// Wait between two checks of a CA Secret that does not exist. The Secret
-/// watch sees only labelled Secrets, and a Secret the user creates has no label
+/// watch selects Secrets by label, and a Secret the user creates has no label
 /// yet, so this poll is what finds it. Each poll is one GET.
 pub const SECRET_POLL: Duration = Duration::from_secs(10);
 
@@ -358,8 +358,8 @@ fn type_mismatch(ca: &CaView<'_>, info: &CaInfo) -> Option<Outcome> {
     Some(Outcome::failed("TypeMismatch", message.to_string()))
 }
 
-/// True for a Root whose spec names its Secret: the user provides that Secret,
-/// so the controller only imports it and never creates it.
+/// True for a Root whose spec names its Secret. The user provides that Secret,
+/// so the controller never creates it and never generates a key for it.
 fn imports_only(ca: &CaView<'_>) -> bool {
     ca.spec.type_ == CaType::Root && ca_secret::is_explicit(ca.spec.secret_name.as_deref())
 }
