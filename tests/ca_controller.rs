@@ -82,6 +82,13 @@ spec:
     ))
 }
 
+/// The root CA with `spec.secretName: corp-root`, a Secret the user provides.
+fn named_root_ca() -> PrivateCA {
+    let mut ca = root_ca();
+    ca.spec.secret_name = Some("corp-root".to_string());
+    ca
+}
+
 fn with_status(mut ca: PrivateCA, status: &CaStatus) -> PrivateCA {
     ca.status = Some(status.clone());
     ca
@@ -595,6 +602,7 @@ fn decide_secret_deleted_after_active() {
     assert_eq!(decision.status.serial_number, active.status.serial_number);
     assert_eq!(event_reasons(&decision), vec![reason::SECRET_MISSING]);
     assert_eq!(decision.events[0].type_, EventType::Warning);
+    assert_eq!(decision.requeue_after, Duration::from_secs(10));
 }
 
 #[test]
@@ -606,6 +614,165 @@ fn decide_secret_restored_after_missing() {
     let restored = decide_now(&ca, Some(&stored), ParentInput::NotNamed);
     assert_eq!(restored.status.state, Some(CaState::Active));
     assert!(restored.status.failure_reason.is_none());
+    assert_eq!(event_reasons(&restored), vec![reason::ACTIVE]);
+}
+
+#[test]
+fn decide_named_secret_absent_waits() {
+    let decision = decide_now(&named_root_ca(), None, ParentInput::NotNamed);
+    assert!(
+        decision.secret.is_none(),
+        "no key may be generated into a Secret the user provides: {:?}",
+        decision.secret
+    );
+    assert_eq!(decision.status.state, Some(CaState::Creating));
+    assert_eq!(
+        ready(&decision.status),
+        ("False".to_string(), "SecretNotFound".to_string())
+    );
+    assert_eq!(decision.requeue_after, Duration::from_secs(10));
+    assert!(decision.status.serial_number.is_none());
+    assert!(decision.status.failure_reason.is_none());
+    assert_eq!(event_reasons(&decision), vec![reason::SECRET_NOT_FOUND]);
+    assert_eq!(decision.events[0].type_, EventType::Normal);
+
+    let message = &decision.status.conditions[0].message;
+    assert!(
+        message.contains("Secret default/corp-root not found"),
+        "{message}"
+    );
+    assert!(message.contains("tls.crt and tls.key"), "{message}");
+    assert!(message.contains("remove spec.secretName"), "{message}");
+    assert!(message.contains("root-ca"), "{message}");
+
+    let waiting = with_status(named_root_ca(), &decision.status);
+    let later = NOW + time::Duration::seconds(10);
+    let again = decide_at(&waiting, None, ParentInput::NotNamed, later);
+    assert!(again.secret.is_none());
+    assert!(again.events.is_empty(), "{:?}", again.events);
+    assert_eq!(again.status, decision.status);
+    assert_eq!(again.requeue_after, Duration::from_secs(10));
+}
+
+#[test]
+fn decide_named_secret_arrives_imports() {
+    let first = decide_now(&named_root_ca(), None, ParentInput::NotNamed);
+    let waiting = with_status(named_root_ca(), &first.status);
+    let (certificate, key) = rcgen_root("Corp Root");
+    let provided = secret(
+        "corp-root",
+        &[("tls.crt", &certificate), ("tls.key", &key)],
+        false,
+    );
+    let later = NOW + time::Duration::seconds(20);
+    let decision = decide_at(&waiting, Some(&provided), ParentInput::NotNamed, later);
+    assert_eq!(decision.status.state, Some(CaState::Active));
+    assert_eq!(
+        ready(&decision.status),
+        ("True".to_string(), "Active".to_string())
+    );
+    assert_eq!(decision.secret, Some(SecretWrite::Label));
+    assert_eq!(event_reasons(&decision), vec![reason::IMPORTED]);
+    assert!(decision.events[0].note.contains("default/corp-root"));
+    let subject = decision.status.subject.clone().unwrap_or_default();
+    assert!(subject.contains("Corp Root"), "{subject}");
+
+    let der = parse_pem(&certificate);
+    let (_, parsed) = X509Certificate::from_der(&der).expect("rcgen certificate parses");
+    assert_eq!(
+        decision.status.serial_number.as_deref(),
+        Some(hex(parsed.raw_serial()).as_str())
+    );
+}
+
+#[test]
+fn decide_named_secret_key_mismatch() {
+    let first = decide_now(&named_root_ca(), None, ParentInput::NotNamed);
+    let waiting = with_status(named_root_ca(), &first.status);
+    let (certificate, _) = rcgen_root("Corp Root");
+    let provided = secret(
+        "corp-root",
+        &[("tls.crt", &certificate), ("tls.key", &rcgen_key())],
+        false,
+    );
+    let decision = decide_now(&waiting, Some(&provided), ParentInput::NotNamed);
+    assert_eq!(decision.status.state, Some(CaState::Failed));
+    assert_eq!(
+        ready(&decision.status),
+        ("False".to_string(), "KeyMismatch".to_string())
+    );
+    assert!(decision.status.serial_number.is_none());
+    assert_eq!(decision.secret, Some(SecretWrite::Label));
+    assert_eq!(event_reasons(&decision), vec![reason::FAILED]);
+}
+
+#[test]
+fn decide_named_secret_empty_fails() {
+    let provided = secret("corp-root", &[], false);
+    let decision = decide_now(&named_root_ca(), Some(&provided), ParentInput::NotNamed);
+    assert_eq!(decision.status.state, Some(CaState::Failed));
+    assert_eq!(ready(&decision.status).1, "InvalidCertificate");
+    let message = decision.status.failure_reason.clone().unwrap_or_default();
+    assert!(message.contains("default/corp-root"), "{message}");
+    assert!(
+        !message.contains("controller creates"),
+        "the controller never creates a named Secret: {message}"
+    );
+    assert!(!matches!(decision.secret, Some(SecretWrite::Update(_))));
+}
+
+#[test]
+fn decide_unnamed_secret_absent_generates() {
+    let decision = decide_now(&root_ca(), None, ParentInput::NotNamed);
+    let secret = created(&decision);
+    assert_eq!(secret.metadata.name.as_deref(), Some("root-ca"));
+    assert!(entry(&secret, "tls.key").contains("PRIVATE KEY"));
+    assert_eq!(decision.status.state, Some(CaState::Active));
+    assert_eq!(event_reasons(&decision), vec![reason::CREATED]);
+}
+
+#[test]
+fn decide_named_subordinate_generates() {
+    let mut pending = subordinate_ca(None);
+    pending.spec.secret_name = Some("corp-issuing".to_string());
+    let decision = decide_now(&pending, None, ParentInput::NotNamed);
+    let secret = created(&decision);
+    assert_eq!(secret.metadata.name.as_deref(), Some("corp-issuing"));
+    assert!(entry(&secret, "tls.csr").contains("CERTIFICATE REQUEST"));
+    assert_eq!(decision.status.state, Some(CaState::PendingCertificate));
+
+    let mut signed = subordinate_ca(Some("root"));
+    signed.spec.secret_name = Some("corp-issuing".to_string());
+    let decision = decide_now(&signed, None, active_parent(engine_root()));
+    let secret = created(&decision);
+    assert_eq!(secret.metadata.name.as_deref(), Some("corp-issuing"));
+    assert!(entry(&secret, "tls.crt").contains("BEGIN CERTIFICATE"));
+    assert_eq!(decision.status.state, Some(CaState::Active));
+    assert_eq!(event_reasons(&decision), vec![reason::SIGNED]);
+}
+
+#[test]
+fn decide_named_secret_restored_after_missing() {
+    let (certificate, key) = rcgen_root("Corp Root");
+    let provided = secret(
+        "corp-root",
+        &[("tls.crt", &certificate), ("tls.key", &key)],
+        false,
+    );
+    let imported = decide_now(&named_root_ca(), Some(&provided), ParentInput::NotNamed);
+    let active = with_status(named_root_ca(), &imported.status);
+    let missing = decide_now(&active, None, ParentInput::NotNamed);
+    assert_eq!(missing.status.state, Some(CaState::Failed));
+    assert_eq!(ready(&missing.status).1, "SecretMissing");
+    assert!(missing.secret.is_none());
+    assert_eq!(missing.requeue_after, Duration::from_secs(10));
+
+    // Restored from a backup without the label, so only the poll finds it.
+    let failed = with_status(named_root_ca(), &missing.status);
+    let restored = decide_now(&failed, Some(&provided), ParentInput::NotNamed);
+    assert_eq!(restored.status.state, Some(CaState::Active));
+    assert!(restored.status.failure_reason.is_none());
+    assert_eq!(restored.secret, Some(SecretWrite::Label));
     assert_eq!(event_reasons(&restored), vec![reason::ACTIVE]);
 }
 
@@ -878,6 +1045,15 @@ async fn serve(mut handle: Handle, steps: Vec<Step>) {
             .expect("response builds");
         send.send_response(response);
     }
+    // The client is dropped when the reconcile returns, so a request that
+    // arrives before then is one the script does not expect.
+    if let Some((request, _)) = handle.next_request().await {
+        panic!(
+            "unexpected request after the script: {} {}",
+            request.method(),
+            request.uri()
+        );
+    }
 }
 
 /// Runs one reconcile against the scripted steps; fails after 1 s if the
@@ -1031,8 +1207,74 @@ async fn reconcile_secret_deleted_after_active() {
         event(reason::SECRET_MISSING),
     ];
     let (result, metrics) = scenario(ca, NOW, steps).await;
-    assert!(result.is_ok(), "{result:?}");
+    let action = result.expect("reconcile succeeds");
+    assert_eq!(action, Action::requeue(Duration::from_secs(10)));
     assert_eq!(gauge(&metrics, true), 0);
+}
+
+const NAMED_SECRET_PATH: &str = "/api/v1/namespaces/default/secrets/corp-root";
+
+fn get_named_secret(secret: Option<Secret>) -> Step {
+    step(
+        "get named Secret",
+        Method::GET,
+        NAMED_SECRET_PATH,
+        move |_, _| match secret {
+            Some(secret) => (
+                200,
+                serde_json::to_value(secret).expect("Secret serializes"),
+            ),
+            None => not_found(),
+        },
+    )
+}
+
+#[tokio::test]
+async fn reconcile_named_secret_absent_waits() {
+    // The script ends after the Event, and `serve` fails on any request beyond
+    // it, so a Secret create fails this test.
+    let steps = vec![
+        get_named_secret(None),
+        patch_status(CaState::Creating, "SecretNotFound"),
+        event(reason::SECRET_NOT_FOUND),
+    ];
+    let (result, metrics) = scenario(named_root_ca(), NOW, steps).await;
+    let action = result.expect("reconcile succeeds");
+    assert_eq!(action, Action::requeue(Duration::from_secs(10)));
+    assert_eq!(gauge(&metrics, true), 0);
+}
+
+#[tokio::test]
+async fn reconcile_named_secret_arrives_imports() {
+    let waiting = decide_now(&named_root_ca(), None, ParentInput::NotNamed);
+    let ca = with_status(named_root_ca(), &waiting.status);
+    let (certificate, key) = rcgen_root("Corp Root");
+    let provided = secret(
+        "corp-root",
+        &[("tls.crt", &certificate), ("tls.key", &key)],
+        false,
+    );
+    let steps = vec![
+        get_named_secret(Some(provided.clone())),
+        step(
+            "label Secret",
+            Method::PATCH,
+            NAMED_SECRET_PATH,
+            move |_, body| {
+                assert_eq!(body["metadata"]["labels"][CA_SECRET_LABEL], "true");
+                assert!(body.get("data").is_none(), "labelling must not touch data");
+                (
+                    200,
+                    serde_json::to_value(&provided).expect("Secret serializes"),
+                )
+            },
+        ),
+        patch_status(CaState::Active, "Active"),
+        event(reason::IMPORTED),
+    ];
+    let (result, metrics) = scenario(ca, NOW, steps).await;
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(gauge(&metrics, true), 1);
 }
 
 #[tokio::test]

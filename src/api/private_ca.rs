@@ -59,7 +59,10 @@ pub struct CaSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validity: Option<Validity>,
     /// Secret that holds the CA (`tls.crt`, `tls.key`, `ca.crt`, `chain.crt`);
-    /// defaults to `<name>-ca`.
+    /// defaults to `<name>-ca`. A Root that sets this field imports the CA from
+    /// that Secret and waits until the Secret exists, and the controller never
+    /// generates a key for it. A Root without this field imports `<name>-ca`
+    /// when it exists and generates the CA into it otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(
         length(min = 1, max = 253),

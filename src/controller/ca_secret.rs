@@ -20,9 +20,20 @@ pub const CA_SECRET_LABEL: &str = "privateca.issuer.dev/ca-secret";
 /// Name of a CA's Secret: `spec.secretName`, or `<ca name>-ca`.
 pub fn secret_name(ca_name: &str, spec_secret_name: Option<&str>) -> String {
     match spec_secret_name {
-        Some(name) if !name.is_empty() => name.to_string(),
-        _ => format!("{ca_name}-ca"),
+        Some(name) if is_explicit(Some(name)) => name.to_string(),
+        _ => default_secret_name(ca_name),
     }
+}
+
+/// Name of a CA's Secret when `spec.secretName` is unset: `<ca name>-ca`.
+pub fn default_secret_name(ca_name: &str) -> String {
+    format!("{ca_name}-ca")
+}
+
+/// True when `spec.secretName` names a Secret. An empty name counts as unset,
+/// as in [`secret_name`].
+pub fn is_explicit(spec_secret_name: Option<&str>) -> bool {
+    spec_secret_name.is_some_and(|name| !name.is_empty())
 }
 
 /// Reads one PEM entry of a Secret as UTF-8.
@@ -160,4 +171,19 @@ fn certificate_public_key(pem: &str) -> Option<Vec<u8>> {
     let (_, block) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).ok()?;
     let certificate = block.parse_x509().ok()?;
     Some(certificate.public_key().raw.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_name_explicit_or_default() {
+        assert_eq!(secret_name("root", Some("corp-root")), "corp-root");
+        assert_eq!(secret_name("root", None), "root-ca");
+        assert_eq!(secret_name("root", Some("")), "root-ca");
+        assert!(is_explicit(Some("corp-root")));
+        assert!(!is_explicit(None));
+        assert!(!is_explicit(Some("")));
+    }
 }

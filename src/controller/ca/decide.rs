@@ -40,6 +40,10 @@ pub const RESYNC: Duration = Duration::from_secs(60 * 60);
 pub const PARENT_POLL: Duration = Duration::from_secs(30);
 /// Wait between two reconciles of a CA that waits for the user or is Failed.
 pub const USER_POLL: Duration = Duration::from_secs(5 * 60);
+/// Wait between two checks of a CA Secret that does not exist. The Secret
+/// watch selects Secrets by label, and a Secret the user creates has no label
+/// yet, so this poll is what finds it. Each poll is one GET.
+pub const SECRET_POLL: Duration = Duration::from_secs(10);
 
 /// Stable Event reasons of the CA controller.
 pub mod reason {
@@ -63,6 +67,8 @@ pub mod reason {
     pub const EXPIRED: &str = "CAExpired";
     /// The Secret of a CA that was Active is gone.
     pub const SECRET_MISSING: &str = "SecretMissing";
+    /// A Root with `spec.secretName` waits for the user to create that Secret.
+    pub const SECRET_NOT_FOUND: &str = "SecretNotFound";
 }
 
 /// The CA being decided on, as plain data.
@@ -197,6 +203,29 @@ impl Outcome {
             requeue_after: PARENT_POLL,
         }
     }
+
+    /// Waits for the user to create the Secret that `spec.secretName` names.
+    fn waiting_for_secret(ca: &CaView<'_>) -> Self {
+        let message = format!(
+            "Secret {}/{} not found. Create it with {CERTIFICATE_KEY} and {PRIVATE_KEY_KEY} \
+             to import a CA, or remove spec.secretName so the controller generates a root CA \
+             in Secret {}",
+            ca.secret_namespace,
+            ca.secret_name,
+            ca_secret::default_secret_name(ca.name)
+        );
+        Outcome {
+            state: CaState::Creating,
+            condition_reason: reason::SECRET_NOT_FOUND,
+            message,
+            info: None,
+            csr: None,
+            secret: None,
+            action_event: None,
+            state_event: (EventType::Normal, reason::SECRET_NOT_FOUND),
+            requeue_after: SECRET_POLL,
+        }
+    }
 }
 
 /// Decides the next status of a CA and the writes that lead there.
@@ -280,7 +309,7 @@ fn decide_created(
     now: OffsetDateTime,
 ) -> Outcome {
     let Some(secret) = secret else {
-        return Outcome::failed(
+        let missing = Outcome::failed(
             reason::SECRET_MISSING,
             format!(
                 "Secret {}/{} of CA serial {serial} is missing; restore it from a backup. \
@@ -288,6 +317,11 @@ fn decide_created(
                 ca.secret_namespace, ca.secret_name
             ),
         );
+        // A restored Secret may lack the label the Secret watch selects on.
+        return Outcome {
+            requeue_after: SECRET_POLL,
+            ..missing
+        };
     };
     match ca_secret::import_authority(secret) {
         Err(ImportFailure { reason, message }) => Outcome::failed(reason, message),
@@ -324,6 +358,12 @@ fn type_mismatch(ca: &CaView<'_>, info: &CaInfo) -> Option<Outcome> {
     Some(Outcome::failed("TypeMismatch", message.to_string()))
 }
 
+/// True for a Root whose spec names its Secret. The user provides that Secret,
+/// so the controller never creates it and never generates a key for it.
+fn imports_only(ca: &CaView<'_>) -> bool {
+    ca.spec.type_ == CaType::Root && ca_secret::is_explicit(ca.spec.secret_name.as_deref())
+}
+
 /// Decides for a CA that has no certificate on record yet.
 fn decide_new(
     ca: &CaView<'_>,
@@ -332,6 +372,9 @@ fn decide_new(
     clock: &dyn Clock,
 ) -> Result<Outcome, pki::Error> {
     let now = clock.now();
+    if secret.is_none() && imports_only(ca) {
+        return Ok(Outcome::waiting_for_secret(ca));
+    }
     if let Some(secret) = secret
         && ca_secret::non_empty(secret, CERTIFICATE_KEY).is_some()
     {
@@ -342,11 +385,15 @@ fn decide_new(
         Some(pem) => match CaKey::from_pem(pem) {
             Ok(key) => Some(key),
             Err(error) => {
+                let fix = if imports_only(ca) {
+                    "write the PEM private key of the CA there"
+                } else {
+                    "fix it or delete the Secret so a new key is generated"
+                };
                 return Ok(Outcome::failed(
                     "InvalidKey",
                     format!(
-                        "{PRIVATE_KEY_KEY} of Secret {}/{} is unusable: {error}; \
-                         fix it or delete the Secret so a new key is generated",
+                        "{PRIVATE_KEY_KEY} of Secret {}/{} is unusable: {error}; {fix}",
                         ca.secret_namespace, ca.secret_name
                     ),
                 ));
@@ -355,11 +402,15 @@ fn decide_new(
         None => None,
     };
     if secret.is_some() && existing_key.is_none() {
+        let fix = if imports_only(ca) {
+            "write the CA there"
+        } else {
+            "write the CA there or delete the Secret so the controller creates the CA"
+        };
         return Ok(Outcome::failed(
             "InvalidCertificate",
             format!(
-                "Secret {}/{} has neither {CERTIFICATE_KEY} nor {PRIVATE_KEY_KEY}; \
-                 write the CA there or delete the Secret so the controller creates the CA",
+                "Secret {}/{} has neither {CERTIFICATE_KEY} nor {PRIVATE_KEY_KEY}; {fix}",
                 ca.secret_namespace, ca.secret_name
             ),
         ));
