@@ -17,6 +17,10 @@ use crate::telemetry::{self, LogFormat};
 
 /// Name the controller reports on Events and Leases.
 pub const CONTROLLER_NAME: &str = "privateca-issuer";
+/// How long in-flight reconciles may run after SIGTERM before the process exits
+/// anyway. Kubernetes sends SIGKILL 30 s after SIGTERM by default, and the lease
+/// must be released before that.
+pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Flags of `privateca-issuer run`.
 #[derive(Debug, Clone, clap::Args)]
@@ -104,9 +108,7 @@ impl RunArgs {
 /// Runs the controllers until SIGTERM or SIGINT. Fails when the leader lease is
 /// lost, so the pod restarts and competes for it again.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
-    if let Err(error) = telemetry::init(args.log_format) {
-        eprintln!("{error:#}");
-    }
+    telemetry::init(args.log_format)?;
     let pod_namespace = std::env::var("POD_NAMESPACE").ok();
     let settings = args.settings(pod_namespace.as_deref())?;
     let metrics = Metrics::new().context("registering metrics failed")?;
@@ -202,9 +204,35 @@ async fn run_controllers(
         ca.context("CA controller failed")?;
         request.context("CertificateRequest controller failed")
     };
+    let controllers = drain_within(controllers, shutdown.clone(), DRAIN_TIMEOUT);
     match leadership {
         None => controllers.await,
         Some(leadership) => run_as_leader(leadership, controllers, &health).await,
+    }
+}
+
+/// Runs `controllers` to the end, but stops waiting for them `timeout` after
+/// shutdown starts. kube-runtime's controllers do not finish a graceful shutdown
+/// while their first list still fails (an API server that cannot be reached), so
+/// without this bound SIGTERM would never end the process.
+async fn drain_within(
+    controllers: impl std::future::Future<Output = anyhow::Result<()>>,
+    shutdown: Shutdown,
+    timeout: std::time::Duration,
+) -> anyhow::Result<()> {
+    let deadline = async {
+        shutdown.wait().await;
+        tokio::time::sleep(timeout).await;
+    };
+    tokio::select! {
+        result = controllers => result,
+        () = deadline => {
+            warn!(
+                timeout_seconds = timeout.as_secs(),
+                "in-flight work did not finish after the shutdown signal; exiting without it"
+            );
+            Ok(())
+        }
     }
 }
 
@@ -291,5 +319,27 @@ mod tests {
             settings.and_then(|settings| settings.leader_election_namespace),
             Some("leases".to_string())
         );
+    }
+
+    #[tokio::test]
+    async fn drain_stops_waiting_after_timeout() {
+        let (trigger, shutdown) = shutdown::channel();
+        let stuck = std::future::pending::<anyhow::Result<()>>();
+        let drained = tokio::spawn(drain_within(
+            stuck,
+            shutdown,
+            std::time::Duration::from_millis(50),
+        ));
+        trigger.trigger();
+        let result = tokio::time::timeout(std::time::Duration::from_secs(1), drained).await;
+        assert!(result.is_ok(), "a stuck controller kept the process alive");
+    }
+
+    #[tokio::test]
+    async fn drain_returns_controller_result() {
+        let (_trigger, shutdown) = shutdown::channel();
+        let failing = async { anyhow::bail!("controller failed") };
+        let result = drain_within(failing, shutdown, std::time::Duration::from_secs(5)).await;
+        assert!(result.is_err());
     }
 }

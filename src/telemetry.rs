@@ -1,5 +1,7 @@
 //! Logging setup: tracing-subscriber with an `RUST_LOG` filter, as text or JSON.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 /// Output format of the logs.
@@ -20,7 +22,10 @@ pub fn init(format: LogFormat) -> anyhow::Result<()> {
             .map_err(|error| anyhow::anyhow!("RUST_LOG {directives:?} is invalid: {error}"))?,
         _ => EnvFilter::new("info"),
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colour codes only on a terminal: log collectors store them verbatim.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal());
     let installed = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.try_init(),
