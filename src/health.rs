@@ -66,16 +66,32 @@ pub fn router(health: Health) -> Router {
         )
 }
 
-/// Parses a bind address; `:8080` means every interface, port 8080.
+/// Parses a bind address; `:8080` means every interface, port 8080, which is
+/// `[::]:8080` so that IPv6-only pods are served too (see [`bind`]).
 pub fn parse_bind_address(flag: &str, value: &str) -> anyhow::Result<SocketAddr> {
     let full = if value.starts_with(':') {
-        format!("0.0.0.0{value}")
+        format!("[::]{value}")
     } else {
         value.to_string()
     };
     full.parse().map_err(|error| {
         anyhow::anyhow!("{flag} {value:?} is not a valid address ({error}); use HOST:PORT or :PORT")
     })
+}
+
+/// Binds a listener on `address`. An unspecified IPv6 address also accepts IPv4
+/// on Linux; where the host has no IPv6 at all, it falls back to `0.0.0.0`.
+pub async fn bind(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    match tokio::net::TcpListener::bind(address).await {
+        Ok(listener) => Ok(listener),
+        Err(error) if address.ip() == std::net::Ipv6Addr::UNSPECIFIED => {
+            let fallback = SocketAddr::from(([0, 0, 0, 0], address.port()));
+            tokio::net::TcpListener::bind(fallback)
+                .await
+                .map_err(|_| error)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 #[cfg(test)]
@@ -98,7 +114,7 @@ mod tests {
     #[test]
     fn bind_address_accepts_port_only() {
         let address = parse_bind_address("--metrics-bind-address", ":8080");
-        assert_eq!(address.ok(), "0.0.0.0:8080".parse().ok());
+        assert_eq!(address.ok(), "[::]:8080".parse().ok());
         assert!(parse_bind_address("--metrics-bind-address", "8080").is_err());
     }
 
@@ -167,5 +183,12 @@ mod tests {
             body.contains(r#"privateca_issuer_ca_ready{ca_kind="PrivateCA",ca_name="root",ca_namespace="default"} 1"#),
             "{body}"
         );
+    }
+
+    #[tokio::test]
+    async fn bind_reports_port_in_use() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let address = taken.local_addr().expect("local address");
+        assert!(bind(address).await.is_err());
     }
 }

@@ -113,16 +113,19 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let settings = args.settings(pod_namespace.as_deref())?;
     let metrics = Metrics::new().context("registering metrics failed")?;
     let health = Health::default();
+    // Bind first, so a port in use stops the process before any controller starts.
+    let metrics_listener = bind_server("metrics", settings.metrics_address).await?;
+    let health_listener = bind_server("health probes", settings.health_address).await?;
     let (servers_trigger, servers_stop) = shutdown::channel();
     let metrics_server = tokio::spawn(serve(
         "metrics",
-        settings.metrics_address,
+        metrics_listener,
         metrics::router(metrics.clone()),
         servers_stop.clone(),
     ));
     let health_server = tokio::spawn(serve(
         "health probes",
-        settings.health_address,
+        health_listener,
         health::router(health.clone()),
         servers_stop,
     ));
@@ -259,16 +262,23 @@ async fn run_as_leader(
     }
 }
 
-/// Serves `router` on `address` until `stop`.
+/// Binds the listener of the server `name`, failing with the address in the message.
+async fn bind_server(name: &str, address: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    health::bind(address)
+        .await
+        .with_context(|| format!("binding the {name} server to {address} failed"))
+}
+
+/// Serves `router` on `listener` until `stop`.
 async fn serve(
     name: &'static str,
-    address: SocketAddr,
+    listener: tokio::net::TcpListener,
     router: axum::Router,
     stop: Shutdown,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .with_context(|| format!("binding the {name} server to {address} failed"))?;
+    let address = listener
+        .local_addr()
+        .with_context(|| format!("reading the address of the {name} server failed"))?;
     info!(server = name, %address, "server started");
     axum::serve(listener, router)
         .with_graceful_shutdown(stop.wait())

@@ -117,5 +117,8 @@ fn run_controllers(args: crate::run::RunArgs) -> Result<()> {
         .map_err(|error| {
             Error::Run(anyhow::Error::new(error).context("failed to start the tokio runtime"))
         })?;
-    runtime.block_on(crate::run::run(args)).map_err(Error::Run)
+    let result = runtime.block_on(crate::run::run(args));
+    // Tasks still blocked on an unresponsive API server must not keep the process alive.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    result.map_err(Error::Run)
 }
