@@ -225,7 +225,14 @@ fn get_certificate_malformed_arn_rejected() {
 }
 
 /// Arguments that create a subordinate CA in `ca_dir`, signed by `parent` with `path_length`.
+/// Arguments that create a subordinate of `parent`; its validity shrinks with
+/// `path_length`, so a child created a second after its parent never outlives it.
 fn create_subordinate_args(ca_dir: &Path, parent: &Path, path_length: &str) -> Vec<String> {
+    let validity = match path_length {
+        "2" | "3" => "Value=5,Type=YEARS",
+        "1" => "Value=3,Type=YEARS",
+        _ => "Value=1,Type=YEARS",
+    };
     [
         "create-certificate-authority",
         "--ca-dir",
@@ -237,7 +244,7 @@ fn create_subordinate_args(ca_dir: &Path, parent: &Path, path_length: &str) -> V
         "--subject",
         "CN=Sub",
         "--validity",
-        "Value=1,Type=YEARS",
+        validity,
         "--parent-ca-dir",
         text(parent),
         "--path-length",

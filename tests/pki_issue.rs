@@ -227,6 +227,29 @@ fn short_lived_backdate_not_counted() {
 }
 
 #[test]
+fn not_after_in_past_rejected() {
+    // notAfter 30 minutes ago, after a notBefore 60 minutes ago.
+    let clock = FixedClock(test_now() + Duration::hours(1));
+    let error = p256_root()
+        .issue(
+            &window(
+                test_now(),
+                test_now() + Duration::minutes(30),
+                ExpiryPolicy::Reject,
+            ),
+            false,
+            &clock,
+        )
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Validation);
+    assert!(
+        error.message().contains("expired on arrival"),
+        "{}",
+        error.message()
+    );
+}
+
+#[test]
 fn earlier_cap_wins() {
     // Short-lived CA whose own notAfter is 3 days away: the CA's notAfter applies.
     let clock = FixedClock(test_now() + Duration::days(27));

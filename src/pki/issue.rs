@@ -237,10 +237,20 @@ pub(crate) fn resolve_validity(
         )));
     }
 
+    let issued_at = truncate_to_seconds(issued_at);
+    if requested_not_after <= issued_at {
+        return Err(Error::validation(format!(
+            "notAfter {} is not after the time of issuance {}, so the certificate would be \
+             expired on arrival; request a validity that ends in the future",
+            rfc3339(requested_not_after),
+            rfc3339(issued_at)
+        )));
+    }
+
     // checked_add: a notBefore within 7 days of the year 9999 has no short-lived end,
     // and the CA's notAfter (at most 9999) is the limit then.
     let short_lived_end = not_before
-        .max(truncate_to_seconds(issued_at))
+        .max(issued_at)
         .checked_add(SHORT_LIVED_MAX)
         .filter(|end| short_lived && *end < ca.not_after);
     let short_lived_applies = short_lived_end.is_some();
