@@ -252,7 +252,7 @@ fn subordinate_issued_leaf_verifies() {
 
 #[test]
 fn subordinate_chain_pem_layout() {
-    // C17: leaf then the subordinate, LF only, no duplicates; the root alone in ca.crt.
+    // Leaf then the subordinate, LF only, no duplicates; the root alone in ca.crt.
     let root = p256_root();
     let sub = subordinate(root, KeyAlgorithm::EcPrime256v1);
     let issued = issue(&sub, &p256_csr("layout.example"), Template::EndEntity).unwrap();

@@ -66,7 +66,7 @@ fn certificate_times(der: &[u8]) -> (OffsetDateTime, OffsetDateTime) {
 
 #[test]
 fn issue_uses_requested_times() {
-    // C07/C08: notAfter - notBefore is exactly the requested duration.
+    // notAfter - notBefore is exactly the requested duration.
     let clock = FixedClock(test_now());
     let not_before = test_now() - Duration::minutes(1);
     let not_after = not_before + Duration::hours(1);
@@ -129,7 +129,7 @@ fn ca_expiry_rejected() {
 
 #[test]
 fn ca_expiry_capped() {
-    // C14: a CA with 30 days left and an 8760h request ends at the CA's notAfter.
+    // A CA with 30 days left and an 8760h request ends at the CA's notAfter.
     let clock = FixedClock(test_now());
     let ca = short_root();
     let not_after = test_now() + Duration::hours(8760);
@@ -322,7 +322,7 @@ fn expired_ca_rejected() {
 
 #[test]
 fn end_date_2049_issued() {
-    // L03: Value=491231235959,Type=END_DATE on a CA that lives past 2049.
+    // Value=491231235959,Type=END_DATE on a CA that lives past 2049.
     let clock = FixedClock(test_now());
     let key = CaKey::generate(KeyAlgorithm::EcPrime256v1).unwrap();
     let ca = CertificateAuthority::create_root_with_key(
@@ -368,7 +368,7 @@ fn end_date_2049_issued() {
 
 #[test]
 fn end_date_past_ca_rejected() {
-    // L03 on a CA that ends first: the CA-expiry error.
+    // The same END_DATE on a CA that ends first: the CA-expiry error.
     let clock = FixedClock(test_now());
     let validity: Validity = "Value=491231235959,Type=END_DATE".parse().unwrap();
     let not_after = validity.not_after(test_now()).unwrap();
@@ -389,7 +389,7 @@ fn end_date_past_ca_rejected() {
 
 #[test]
 fn months_from_january_31() {
-    // L04: Value=1,Type=MONTHS issued on Jan 31 ends on the last day of February at
+    // Value=1,Type=MONTHS issued on Jan 31 ends on the last day of February at
     // the same time of day.
     let clock = FixedClock(datetime!(2027-01-31 10:11:12 UTC));
     let validity: Validity = "Value=1,Type=MONTHS".parse().unwrap();

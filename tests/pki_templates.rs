@@ -312,8 +312,22 @@ fn csr_key_types_issue() {
 }
 
 #[test]
+fn ed25519_key_usage_omits_key_encipherment() {
+    let csr = openssl_csr(CsrKey::Ed25519, "/CN=ed.example", &[], &[]);
+    let issued = issue(p256_root(), &csr, Template::EndEntity).unwrap();
+    let text = openssl_text(&issued.certificate_pem());
+    assert!(text.contains("Digital Signature"), "{text}");
+    assert!(!text.contains("Key Encipherment"), "{text}");
+
+    // EC keys keep keyEncipherment, as ACM Private CA sets it.
+    let issued = issue(p256_root(), &p256_csr("ec.example"), Template::EndEntity).unwrap();
+    let text = openssl_text(&issued.certificate_pem());
+    assert!(text.contains("Key Encipherment"), "{text}");
+}
+
+#[test]
 fn rsa_ca_signs_p384_csr() {
-    // C06: an RSA_2048 CA signs an EC P-384 CSR with SHA256WITHRSA.
+    // An RSA_2048 CA signs an EC P-384 CSR with SHA256WITHRSA.
     let ca = rsa_root();
     let csr = openssl_csr(CsrKey::Ec("P-384"), "/CN=ec.example", &[], &[]);
     let issued = ca
@@ -337,7 +351,7 @@ fn rsa_ca_signs_p384_csr() {
     assert_openssl_verifies(&issued.root_pem(), "", &issued.certificate_pem());
 }
 
-/// Issues a subject-less CSR whose only SAN is `san` and checks C01/C02: the SAN is
+/// Issues a subject-less CSR whose only SAN is `san` and checks the SAN is
 /// critical and byte-for-byte the CSR's, the subject is empty, the chain verifies.
 fn assert_san_only(san: &str, expected: GeneralName<'_>) {
     let csr = openssl_csr(
@@ -488,7 +502,7 @@ fn subject_copied_byte_for_byte() {
 
 #[test]
 fn identical_requests_differ_only_in_serial_and_signature() {
-    // C04 at engine level: the same template gives the same extensions.
+    // At engine level, the same template gives the same extensions.
     let csr = p256_csr("same.example");
     let first = issue(p256_root(), &csr, Template::EndEntity).unwrap();
     let second = issue(p256_root(), &csr, Template::EndEntity).unwrap();
@@ -532,7 +546,7 @@ fn serial_is_positive_der_integer() {
 
 #[test]
 fn tampered_and_weak_csr_rejected() {
-    // C16: the message names the bad signature or the key size.
+    // The message names the bad signature or the key size.
     let mut der = pem::parse(p256_csr("tampered.example"))
         .unwrap()
         .into_contents();

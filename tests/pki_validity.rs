@@ -31,7 +31,7 @@ fn days_cross_leap_day() {
 
 #[test]
 fn months_clamp_to_february_end() {
-    // L04: one month from Jan 31 is the last day of February, same time of day.
+    // One month from Jan 31 is the last day of February, same time of day.
     let common = validity(1, ValidityType::Months)
         .not_after(datetime!(2027-01-31 13:14:15 UTC))
         .unwrap();
@@ -80,7 +80,7 @@ fn absolute_is_unix_seconds() {
 
 #[test]
 fn end_date_utc_time_2049() {
-    // L03: Value=491231235959,Type=END_DATE.
+    // Value=491231235959,Type=END_DATE.
     let parsed: Validity = "Value=491231235959,Type=END_DATE".parse().unwrap();
     let end = parsed
         .not_after(datetime!(2026-01-01 00:00:00 UTC))
@@ -140,7 +140,7 @@ fn end_date_accepts_leap_day() {
 
 #[test]
 fn value_zero_rejected() {
-    // L01: the error names the value and the minimum.
+    // The error names the value and the minimum.
     let parsed: Validity = "Value=0,Type=DAYS".parse().unwrap();
     let error = parsed
         .not_after(datetime!(2026-01-01 00:00:00 UTC))

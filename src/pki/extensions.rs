@@ -6,7 +6,8 @@ use der::asn1::OctetString;
 use der::oid::AssociatedOid;
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, ExtendedKeyUsage, KeyUsage, SubjectAltName, SubjectKeyIdentifier,
+    AuthorityKeyIdentifier, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName,
+    SubjectKeyIdentifier,
 };
 use x509_cert::spki::SubjectPublicKeyInfoRef;
 
@@ -28,14 +29,22 @@ pub(crate) struct ExtensionInputs<'a> {
 /// Builds the extensions of a certificate issued with `template`, in this order:
 /// basicConstraints, keyUsage, extendedKeyUsage, subjectKeyIdentifier,
 /// authorityKeyIdentifier, subjectAltName.
+///
+/// keyEncipherment is left out for an Ed25519 subject key: RFC 8410, section 5,
+/// forbids it there, and Ed25519 cannot encrypt. EC keys keep it, as ACM Private CA
+/// sets it for them.
 pub(crate) fn build(template: Template, inputs: &ExtensionInputs<'_>) -> Result<Vec<Extension>> {
     let profile = template.profile();
+    let mut key_usage = profile.key_usage;
+    if is_ed25519(inputs.subject_public_key_info) {
+        key_usage -= KeyUsages::KeyEncipherment;
+    }
     let mut extensions = vec![
         encode(
             profile.basic_constraints_critical,
             &profile.basic_constraints,
         )?,
-        encode(true, &KeyUsage(profile.key_usage))?,
+        encode(true, &KeyUsage(key_usage))?,
     ];
     if let Some((purposes, critical)) = profile.extended_key_usage {
         extensions.push(encode(critical, &ExtendedKeyUsage(purposes))?);
@@ -74,6 +83,14 @@ pub(crate) fn key_identifier(subject_public_key_info: &[u8]) -> Result<Vec<u8>> 
     Ok(digest(&SHA1_FOR_LEGACY_USE_ONLY, key_bits)
         .as_ref()
         .to_vec())
+}
+
+/// True when the SubjectPublicKeyInfo holds an Ed25519 key (OID 1.3.101.112).
+fn is_ed25519(subject_public_key_info: &[u8]) -> bool {
+    const ED25519: der::oid::ObjectIdentifier =
+        der::oid::ObjectIdentifier::new_unwrap("1.3.101.112");
+    SubjectPublicKeyInfoRef::try_from(subject_public_key_info)
+        .is_ok_and(|spki| spki.algorithm.oid == ED25519)
 }
 
 fn encode<T: AssociatedOid + Encode>(critical: bool, value: &T) -> Result<Extension> {
