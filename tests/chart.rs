@@ -226,7 +226,9 @@ fn controller(deployment: &Deployment) -> &Container {
     &pod.containers[0]
 }
 
-fn assert_hardened(deployment: &Deployment, cluster_resource_namespace: &str) {
+/// Checks the security settings, args, probes and ports. `cluster_resource_namespace`
+/// is the expected flag value, or None when the flag is left to POD_NAMESPACE.
+fn assert_hardened(deployment: &Deployment, cluster_resource_namespace: Option<&str>) {
     let pod = deployment
         .spec
         .as_ref()
@@ -260,14 +262,16 @@ fn assert_hardened(deployment: &Deployment, cluster_resource_namespace: &str) {
     let seccomp = security.seccomp_profile.as_ref().expect("a seccompProfile");
     assert_eq!(seccomp.type_, "RuntimeDefault");
 
-    let expected_args = [
+    let mut expected_args = vec![
         "run".to_string(),
         "--leader-elect".to_string(),
         "--metrics-bind-address=:8080".to_string(),
         "--health-probe-bind-address=:8081".to_string(),
-        format!("--cluster-resource-namespace={cluster_resource_namespace}"),
-        "--log-format=json".to_string(),
     ];
+    if let Some(namespace) = cluster_resource_namespace {
+        expected_args.push(format!("--cluster-resource-namespace={namespace}"));
+    }
+    expected_args.push("--log-format=json".to_string());
     assert_eq!(container.args.as_deref(), Some(&expected_args[..]));
 
     let probe_path = |probe: Option<&k8s_openapi::api::core::v1::Probe>| {
@@ -559,7 +563,7 @@ fn chart_default_values_render() {
         Some(2)
     );
     assert_eq!(deployment.namespace().as_deref(), Some(NAMESPACE));
-    assert_hardened(&deployment, NAMESPACE);
+    assert_hardened(&deployment, Some(NAMESPACE));
     assert_rbac_matches_api_calls(&manifest);
     assert_approver(&manifest);
 }
@@ -583,7 +587,7 @@ fn chart_non_default_values_render() {
         deployment.spec.as_ref().and_then(|spec| spec.replicas),
         Some(3)
     );
-    assert_hardened(&deployment, NAMESPACE);
+    assert_hardened(&deployment, Some(NAMESPACE));
     assert_rbac_matches_api_calls(&manifest);
 }
 
@@ -768,7 +772,7 @@ fn kustomize_default_renders() {
         deployment.spec.as_ref().and_then(|spec| spec.replicas),
         Some(2)
     );
-    assert_hardened(&deployment, NAMESPACE);
+    assert_hardened(&deployment, None);
     assert_rbac_matches_api_calls(&manifest);
     assert_approver(&manifest);
     let _: PodDisruptionBudget = manifest.one("PodDisruptionBudget");
