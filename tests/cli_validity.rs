@@ -335,4 +335,5 @@ fn subordinate_outliving_parent_rejected() {
     );
     assert_eq!(error.code(), "Validation", "{error}");
     assert!(!sub_dir.join("ca.json").exists(), "no CA is left behind");
+    assert!(!sub_dir.exists(), "a rejected CA leaves no directory");
 }

@@ -90,6 +90,51 @@ pub fn create_certificate_authority(
     if let Plan::SignedByParent { parent, .. } = plan {
         CaDir::new(parent).read_metadata()?;
     }
+    // Checked again under the lock below; this early check keeps a parent from
+    // signing for a directory that already holds a CA.
+    dir.check_no_ca()?;
+
+    // Build the key and certificate before touching the directory, so a rejected
+    // validity or pathLen leaves nothing behind.
+    let material = match plan {
+        Plan::Root { validity } => {
+            let authority = CertificateAuthority::create_root(
+                &subject,
+                key_algorithm,
+                signing_algorithm,
+                validity,
+                clock,
+            )?;
+            let certificate = authority.certificate_pem();
+            Material::Active {
+                key: authority.into_key(),
+                certificate,
+                chain: None,
+            }
+        }
+        Plan::SignedByParent {
+            validity,
+            parent,
+            path_len,
+        } => {
+            let key = CaKey::generate(key_algorithm)?;
+            let csr = CertificateAuthority::subordinate_csr(&key, &subject, signing_algorithm)?;
+            let (certificate, chain) = sign_by_parent(parent, &csr, validity, path_len, clock)?;
+            // Re-import with the engine's checks before anything is stored.
+            let authority = CertificateAuthority::import(&certificate, key, Some(&chain))?;
+            Material::Active {
+                key: authority.into_key(),
+                certificate,
+                chain: Some(chain),
+            }
+        }
+        Plan::Pending => {
+            let key = CaKey::generate(key_algorithm)?;
+            let csr = CertificateAuthority::subordinate_csr(&key, &subject, signing_algorithm)?;
+            Material::Pending { key, csr }
+        }
+    };
+
     dir.create_layout()?;
     if let Plan::SignedByParent { parent, .. } = plan {
         check_distinct(dir.path(), parent)?;
@@ -107,35 +152,19 @@ pub fn create_certificate_authority(
         subject: args.subject.clone(),
         created_at: format_rfc3339(clock.now()),
     };
-    match plan {
-        Plan::Root { validity } => {
-            let authority = CertificateAuthority::create_root(
-                &subject,
-                key_algorithm,
-                signing_algorithm,
-                validity,
-                clock,
-            )?;
-            write_key(&dir, authority.key())?;
-            write_public(&dir, CERTIFICATE_FILE, &authority.certificate_pem())?;
-        }
-        Plan::SignedByParent {
-            validity,
-            parent,
-            path_len,
+    match material {
+        Material::Active {
+            key,
+            certificate,
+            chain,
         } => {
-            let key = CaKey::generate(key_algorithm)?;
-            let csr = CertificateAuthority::subordinate_csr(&key, &subject, signing_algorithm)?;
-            let (certificate, chain) = sign_by_parent(parent, &csr, validity, path_len, clock)?;
-            // Re-import with the engine's checks before anything is stored.
-            let authority = CertificateAuthority::import(&certificate, key, Some(&chain))?;
-            write_key(&dir, authority.key())?;
-            write_public(&dir, CHAIN_FILE, &chain)?;
+            write_key(&dir, &key)?;
+            if let Some(chain) = chain {
+                write_public(&dir, CHAIN_FILE, &chain)?;
+            }
             write_public(&dir, CERTIFICATE_FILE, &certificate)?;
         }
-        Plan::Pending => {
-            let key = CaKey::generate(key_algorithm)?;
-            let csr = CertificateAuthority::subordinate_csr(&key, &subject, signing_algorithm)?;
+        Material::Pending { key, csr } => {
             write_key(&dir, &key)?;
             write_public(&dir, CSR_FILE, &csr)?;
             metadata.status = CaStatus::PendingCertificate;
@@ -145,6 +174,18 @@ pub fn create_certificate_authority(
     Ok(CreateCertificateAuthorityOutput {
         certificate_authority_arn: metadata.arn(),
     })
+}
+
+/// The key and certificate (or CSR) of a new CA, built before anything is written.
+enum Material {
+    /// A CA that issues at once: a root, or a subordinate signed by a local parent.
+    Active {
+        key: CaKey,
+        certificate: String,
+        chain: Option<String>,
+    },
+    /// A subordinate that waits for a certificate signed elsewhere.
+    Pending { key: CaKey, csr: String },
 }
 
 /// Checks the flag combination and decides how the CA gets its certificate.

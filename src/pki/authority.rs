@@ -163,6 +163,11 @@ impl CertificateAuthority {
         &self.info
     }
 
+    /// Consumes the CA and returns its key, for storing it.
+    pub fn into_key(self) -> CaKey {
+        self.key
+    }
+
     /// The CA key.
     pub fn key(&self) -> &CaKey {
         &self.key
