@@ -151,7 +151,7 @@ fn csr_rejects_other_pem_label() {
 #[test]
 fn csr_rejects_garbage() {
     assert_malformed(b"not a csr", "not a valid PKCS#10");
-    assert_malformed(b"", "not a valid PKCS#10");
+    assert_malformed(b"", "CSR is empty");
 }
 
 #[test]
@@ -369,4 +369,17 @@ fn csr_describes_every_san_type() {
             "email:ops@example.com".to_string(),
         ]
     );
+}
+
+#[test]
+fn csr_empty_input_rejected() {
+    for input in [&b""[..], &b"  \n"[..]] {
+        let error = CsrInfo::parse(input).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::MalformedCsr);
+        assert!(
+            error.message().contains("CSR is empty"),
+            "{}",
+            error.message()
+        );
+    }
 }

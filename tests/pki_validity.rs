@@ -315,3 +315,38 @@ fn template_path_len_limits() {
     assert!(Template::RootCa.check_issuable(None).is_err());
     assert!(Template::EndEntity.check_issuable(Some(0)).is_ok());
 }
+
+#[test]
+fn end_date_thirteen_digits_rejected() {
+    let validity: Validity = "Value=2027123123595,Type=END_DATE".parse().unwrap();
+    let error = validity
+        .not_after(datetime!(2026-06-15 12:00:00 UTC))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidArgs);
+    assert!(error.message().contains("13 digits"), "{}", error.message());
+}
+
+#[test]
+fn end_date_short_value_names_reading() {
+    let validity: Validity = "Value=1,Type=END_DATE".parse().unwrap();
+    let error = validity
+        .not_after(datetime!(2026-06-15 12:00:00 UTC))
+        .unwrap_err();
+    assert!(
+        error.message().contains("YYMMDDHHMMSS 000000000001"),
+        "{}",
+        error.message()
+    );
+}
+
+#[test]
+fn value_out_of_range_named() {
+    let error = "Value=18446744073709551616,Type=DAYS"
+        .parse::<Validity>()
+        .unwrap_err();
+    assert!(
+        error.message().contains("out of range"),
+        "{}",
+        error.message()
+    );
+}

@@ -117,7 +117,7 @@ impl TokenRecord {
         };
         Err(invalid_args(format!(
             "idempotency token {token:?} was already used with different arguments \
-             ({named} differ) for {}; repeat the original arguments or use a new token",
+             (different {named}) for {}; repeat the original arguments or use a new token",
             self.certificate_arn
         )))
     }

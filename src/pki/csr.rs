@@ -102,6 +102,11 @@ impl CsrInfo {
 /// tag is DER. Otherwise input that contains a PEM header is PEM, and text around the
 /// PEM block (such as `openssl req -text` output) is skipped.
 fn decode_input(input: &[u8]) -> Result<Vec<u8>> {
+    if input.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::malformed_csr(
+            "CSR is empty; send a PEM CERTIFICATE REQUEST or its DER",
+        ));
+    }
     let is_der = input.first() == Some(&DER_SEQUENCE);
     let is_pem = !is_der && input.windows(PEM_HEADER.len()).any(|w| w == PEM_HEADER);
     if !is_pem {

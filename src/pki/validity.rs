@@ -98,8 +98,8 @@ impl Validity {
     }
 
     /// Reads an `END_DATE` value. `Value` is an integer, so the leading zeros of a
-    /// `YYMMDDHHMMSS` date in 2000-2009 are gone: up to 12 digits is UTCTime, 13 or
-    /// 14 digits is `YYYYMMDDHHMMSS`.
+    /// `YYMMDDHHMMSS` date in 2000-2009 are gone: up to 12 digits is UTCTime and
+    /// 14 digits is `YYYYMMDDHHMMSS`. 13 digits fit neither form.
     fn end_date(&self) -> Result<OffsetDateTime> {
         let invalid = |reason: &str| {
             Error::invalid_args(format!(
@@ -111,19 +111,28 @@ impl Validity {
             return Err(invalid("Value must not be negative"));
         }
         let digits = self.value.to_string();
-        let (year, rest) = match digits.len() {
+        let (year, rest, reading) = match digits.len() {
             0..=12 => {
                 let padded = format!("{digits:0>12}");
+                let reading = format!("it reads as YYMMDDHHMMSS {padded}");
                 let yy: i32 = parse_digits(&padded[0..2]);
                 // UTCTime: YY >= 50 means 19YY, YY < 50 means 20YY (RFC 5280, 4.1.2.5.1).
                 let year = if yy >= 50 { 1900 + yy } else { 2000 + yy };
-                (year, padded[2..].to_string())
+                (year, padded[2..].to_string(), reading)
             }
-            13 | 14 => {
-                let padded = format!("{digits:0>14}");
-                (parse_digits(&padded[0..4]), padded[4..].to_string())
+            14 => {
+                let reading = format!("it reads as YYYYMMDDHHMMSS {digits}");
+                (
+                    parse_digits(&digits[0..4]),
+                    digits[4..].to_string(),
+                    reading,
+                )
             }
-            _ => return Err(invalid("Value has more than 14 digits")),
+            count => {
+                return Err(invalid(&format!(
+                    "Value has {count} digits, not 12 (YYMMDDHHMMSS) or 14 (YYYYMMDDHHMMSS)"
+                )));
+            }
         };
         let month: u8 = parse_digits(&rest[0..2]);
         let day: u8 = parse_digits(&rest[2..4]);
@@ -131,11 +140,18 @@ impl Validity {
         let minute: u8 = parse_digits(&rest[6..8]);
         let second: u8 = parse_digits(&rest[8..10]);
 
-        let month = Month::try_from(month).map_err(|_| invalid("the month is not 01-12"))?;
-        let date = Date::from_calendar_date(year, month, day)
-            .map_err(|_| invalid("the day does not exist in that month"))?;
-        let time = Time::from_hms(hour, minute, second)
-            .map_err(|_| invalid("the time of day is not a valid HHMMSS"))?;
+        let month = Month::try_from(month)
+            .map_err(|_| invalid(&format!("{reading}, and its month is not 01-12")))?;
+        let date = Date::from_calendar_date(year, month, day).map_err(|_| {
+            invalid(&format!(
+                "{reading}, and its day does not exist in that month"
+            ))
+        })?;
+        let time = Time::from_hms(hour, minute, second).map_err(|_| {
+            invalid(&format!(
+                "{reading}, and its time of day is not a valid HHMMSS"
+            ))
+        })?;
         Ok(PrimitiveDateTime::new(date, time).assume_utc())
     }
 }
@@ -211,9 +227,14 @@ impl FromStr for Validity {
             let raw = raw.trim();
             match key.trim() {
                 "Value" if value.is_none() => {
-                    let parsed = raw.parse::<i64>().map_err(|_| {
+                    let parsed = raw.parse::<i64>().map_err(|error| {
+                        let reason = match error.kind() {
+                            std::num::IntErrorKind::PosOverflow
+                            | std::num::IntErrorKind::NegOverflow => "is out of range",
+                            _ => "is not an integer",
+                        };
                         Error::invalid_args(format!(
-                            "validity {s:?} is invalid: Value {raw:?} is not an integer"
+                            "validity {s:?} is invalid: Value {raw:?} {reason}"
                         ))
                     })?;
                     value = Some(parsed);
