@@ -169,12 +169,15 @@ pub enum UsageMode {
 pub struct CaSubject {
     /// CN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
     pub common_name: Option<String>,
     /// O.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
     pub organization: Option<String>,
     /// OU.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
     pub organizational_unit: Option<String>,
     /// C, two letters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -182,9 +185,11 @@ pub struct CaSubject {
     pub country: Option<String>,
     /// ST.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 128))]
     pub state: Option<String>,
     /// L.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 128))]
     pub locality: Option<String>,
 }
 
