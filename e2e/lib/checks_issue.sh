@@ -19,6 +19,7 @@ ISSUE_CHECKS=(
   check_duration_1h
   check_duration_default
   check_ca_secret_late
+  check_named_ca_secret_late
   check_capped_at_ca_expiry
   check_long_names
   check_subordinate_chain
@@ -233,6 +234,37 @@ check_ca_secret_late() {
   expect "request was not issued after the CA Secret came back" cr_wait_issued "$ns" app "$E2E_TIMEOUT"
   cr_fetch "$ns" app "$dir/app"
   expect "certificate is not signed by the restored CA" \
+    pki_verify_chain "$dir/ca/tls.crt" "$dir/app/intermediates.pem" "$dir/app/leaf.pem"
+}
+
+# secret_absent NAMESPACE NAME: succeeds when the Secret does not exist.
+secret_absent() {
+  ! kc get secret "$2" -n "$1" >/dev/null 2>&1
+}
+
+# A PrivateCA that names its Secret imports it and never generates a key. The
+# Secret (a CA made with openssl) is created 20 s after the request: until then
+# the request stays Pending, and it is issued without any other action.
+check_named_ca_secret_late() {
+  local ns dir started
+  ns=$(ns_create named-late)
+  dir=$(check_dir)
+  pki_make_ca "$dir/ca" 365
+  ca_apply PrivateCA "$ns" ca "$(printf 'type: Root\nkeyAlgorithm: RSA_2048\nsecretName: brought-ca\nsubject:\n  commonName: ca\n  organization: privateca-issuer e2e\n')"
+  make_csr "$dir" app p256 "/CN=named-late.example.internal"
+  started=$SECONDS
+  cr_create "$ns" app "$dir/app.csr" --issuer ca
+  cr_approve "$ns" app
+  expect "request did not become Pending while the named CA Secret is missing" \
+    cr_wait_reason "$ns" app Pending 15
+  expect "request left Pending while the named CA Secret is missing" \
+    holds_for "request $ns/app to stay Pending" $((20 - (SECONDS - started))) cr_has_reason "$ns" app Pending
+  expect "the controller created the Secret it was told to import" \
+    secret_absent "$ns" brought-ca
+  ca_secret_apply "$ns" brought-ca "$dir/ca"
+  expect "request was not issued after the named CA Secret appeared" cr_wait_issued "$ns" app "$E2E_TIMEOUT"
+  cr_fetch "$ns" app "$dir/app"
+  expect "certificate is not signed by the imported CA" \
     pki_verify_chain "$dir/ca/tls.crt" "$dir/app/intermediates.pem" "$dir/app/leaf.pem"
 }
 
