@@ -428,3 +428,30 @@ fn certificate_authority_arn_checked() {
         described.stderr
     );
 }
+
+#[test]
+fn damaged_key_file_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("root");
+    create_root(&root, "EC_prime256v1", "Value=10,Type=YEARS");
+    std::fs::write(root.join("ca.key.pem"), "not a key\n").expect("overwrite the key");
+    let csr = openssl_csr(dir.path(), "leaf", "leaf.example.internal");
+    let failure = run_failure(&[
+        "issue-certificate",
+        "--ca-dir",
+        text(&root),
+        "--csr",
+        text(&csr),
+        "--signing-algorithm",
+        "SHA256WITHECDSA",
+        "--validity",
+        "Value=30,Type=DAYS",
+    ]);
+    assert!(
+        failure.stderr.starts_with("InvalidState: "),
+        "{}",
+        failure.stderr
+    );
+    assert!(failure.stderr.contains("ca.key.pem"), "{}", failure.stderr);
+    assert!(failure.stderr.contains("restore"), "{}", failure.stderr);
+}

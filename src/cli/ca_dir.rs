@@ -157,9 +157,17 @@ impl CaDir {
         }
     }
 
-    /// Loads the CA key.
+    /// Loads the CA key. An unreadable key is `InvalidState` naming the file, since
+    /// only this tool writes it.
     pub fn read_key(&self) -> Result<CaKey> {
-        Ok(CaKey::from_pem(&self.read_text(KEY_FILE)?)?)
+        let path = self.file(KEY_FILE);
+        CaKey::from_pem(&self.read_text(KEY_FILE)?).map_err(|error| {
+            invalid_state(format!(
+                "{} is damaged ({}); restore it from a backup",
+                path.display(),
+                error.message()
+            ))
+        })
     }
 
     /// Loads the CA key, certificate and chain with the engine's import checks.
@@ -169,11 +177,13 @@ impl CaDir {
             .read_optional_text(CHAIN_FILE)?
             .filter(|chain| !chain.trim().is_empty());
         let key = self.read_key()?;
-        Ok(CertificateAuthority::import(
-            &certificate,
-            key,
-            chain.as_deref(),
-        )?)
+        CertificateAuthority::import(&certificate, key, chain.as_deref()).map_err(|error| {
+            invalid_state(format!(
+                "the CA in {} is damaged: {}; restore its files from a backup",
+                self.path.display(),
+                error.message()
+            ))
+        })
     }
 
     /// Loads a CA that may issue now: `ACTIVE` and not past its notAfter.
