@@ -350,3 +350,30 @@ fn value_out_of_range_named() {
         error.message()
     );
 }
+
+#[test]
+fn subject_escapes_resolved() {
+    let subject = SubjectName::parse(r"CN=a\+b,O=x\\y,OU=c\=d").unwrap();
+    assert_eq!(subject.common_name.as_deref(), Some("a+b"));
+    assert_eq!(subject.organization.as_deref(), Some(r"x\y"));
+    assert_eq!(subject.organizational_unit.as_deref(), Some("c=d"));
+}
+
+#[test]
+fn subject_malformed_parts_rejected() {
+    let cases = [
+        ("CN=a+O=b", "unescaped +"),
+        (r"CN=x\", "lone backslash"),
+        ("CN=x,,O=y", "empty part"),
+        ("CN=x,", "empty part"),
+    ];
+    for (input, fragment) in cases {
+        let error = SubjectName::parse(input).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgs, "{input}");
+        assert!(
+            error.message().contains(fragment),
+            "{input}: {}",
+            error.message()
+        );
+    }
+}

@@ -24,15 +24,19 @@ pub struct SubjectName {
 impl SubjectName {
     /// Parses an OpenSSL-style list such as `CN=Example Root,O=Example,C=US`.
     ///
-    /// Accepted keys: CN, O, OU, C, ST, L. A comma inside a value is written `\,`.
+    /// Accepted keys: CN, O, OU, C, ST, L. A backslash escapes the next character
+    /// as in RFC 4514, so a comma inside a value is `\,` and a plus is `\+`.
     /// Keys are case-insensitive and each may appear once. Fails on an unknown key,
-    /// an empty value, a country that is not two letters, or an empty subject.
+    /// an empty part or value, an unescaped `+` (multi-valued RDNs are not
+    /// supported), a country that is not two letters, or an empty subject.
     pub fn parse(s: &str) -> Result<Self> {
         let mut subject = SubjectName::default();
         for part in split_unescaped_commas(s) {
             let part = part.trim();
             if part.is_empty() {
-                continue;
+                return Err(Error::invalid_args(format!(
+                    "subject {s:?} is invalid: it has an empty part between commas; {SUBJECT_FORM}"
+                )));
             }
             let (key, value) = part.split_once('=').ok_or_else(|| {
                 Error::invalid_args(format!(
@@ -51,7 +55,7 @@ impl SubjectName {
                     key.trim()
                 )));
             }
-            *field = Some(unescape(value.trim()));
+            *field = Some(unescape(s, value.trim())?);
         }
         if let Some(country) = subject.country.as_mut() {
             *country = country.to_ascii_uppercase();
@@ -151,7 +155,7 @@ pub(crate) enum AttributeKind {
 }
 
 const SUBJECT_FORM: &str = "write the subject as KEY=value pairs separated by commas, keys CN, O, OU, C, ST, L, \
-     and a comma inside a value as \\,";
+     and a comma or plus inside a value as \\, or \\+";
 
 /// Splits at commas that are not preceded by a backslash.
 fn split_unescaped_commas(s: &str) -> Vec<String> {
@@ -174,20 +178,31 @@ fn split_unescaped_commas(s: &str) -> Vec<String> {
     parts
 }
 
-/// Resolves `\,` to `,` and `\\` to `\`; any other backslash stays as written.
-fn unescape(value: &str) -> String {
+/// Resolves RFC 4514 escapes: a backslash followed by any character stands for
+/// that character. Fails on a trailing backslash and on an unescaped `+`.
+fn unescape(subject: &str, value: &str) -> Result<String> {
     let mut out = String::with_capacity(value.len());
-    let mut chars = value.chars().peekable();
+    let mut chars = value.chars();
     while let Some(c) = chars.next() {
-        if c == '\\'
-            && let Some(&next) = chars.peek()
-            && (next == ',' || next == '\\')
-        {
-            out.push(next);
-            chars.next();
-            continue;
+        match c {
+            '\\' => {
+                let next = chars.next().ok_or_else(|| {
+                    Error::invalid_args(format!(
+                        "subject {subject:?} is invalid: value {value:?} ends in a lone backslash; \
+                         write a backslash as \\\\"
+                    ))
+                })?;
+                out.push(next);
+            }
+            '+' => {
+                return Err(Error::invalid_args(format!(
+                    "subject {subject:?} is invalid: value {value:?} has an unescaped +, which \
+                     would start a multi-valued RDN; those are not supported, so write a plus \
+                     inside a value as \\+"
+                )));
+            }
+            _ => out.push(c),
         }
-        out.push(c);
     }
-    out
+    Ok(out)
 }
