@@ -28,8 +28,8 @@ pub enum Error {
         /// The OS error.
         cause: io::Error,
     },
-    /// The `run` command failed.
-    #[error("Internal: {0:#}")]
+    /// The `run` command failed: a bad flag, no API server, or a lost lease.
+    #[error("run failed: {0:#}")]
     Run(anyhow::Error),
 }
 
