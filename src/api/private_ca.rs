@@ -147,7 +147,7 @@ pub enum CaType {
     Subordinate,
 }
 
-/// How a CA limits the lifetime of what it issues.
+/// Lifetime limit that a CA applies to the certificates it issues.
 #[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub enum UsageMode {
     /// No limit beyond the CA's own notAfter.
@@ -225,7 +225,7 @@ pub enum CaState {
     Disabled,
     /// The CA certificate's notAfter has passed.
     Expired,
-    /// The CA cannot be used; `failureReason` says why.
+    /// The CA cannot be used, and `failureReason` gives the cause.
     Failed,
 }
 
@@ -257,7 +257,7 @@ pub struct CaStatus {
     /// The PEM CSR to sign elsewhere, only while PendingCertificate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csr: Option<String>,
-    /// Why the CA is Failed.
+    /// Cause of the Failed state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
 }

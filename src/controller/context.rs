@@ -16,7 +16,7 @@ pub struct Context {
     pub metrics: Metrics,
     /// Time source for validity and expiry decisions.
     pub clock: Arc<dyn Clock>,
-    /// Namespace that holds the Secrets of ClusterPrivateCAs.
+    /// Namespace that contains the Secrets of ClusterPrivateCAs.
     pub cluster_resource_namespace: String,
     /// Identity used on Events.
     pub reporter: Reporter,

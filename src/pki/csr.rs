@@ -30,7 +30,7 @@ const SUBJECT_ALT_NAME: &str = "2.5.29.17";
 
 const SUPPORTED_KEYS: &str = "use RSA 2048 or larger, EC P-256, P-384 or P-521, or Ed25519";
 
-/// What the engine takes from a verified CSR.
+/// The fields of a verified CSR that issuance uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsrInfo {
     /// The DER of the CSR itself.

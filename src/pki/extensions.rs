@@ -85,7 +85,7 @@ pub(crate) fn key_identifier(subject_public_key_info: &[u8]) -> Result<Vec<u8>> 
         .to_vec())
 }
 
-/// True when the SubjectPublicKeyInfo holds an Ed25519 key (OID 1.3.101.112).
+/// True when the SubjectPublicKeyInfo contains an Ed25519 key (OID 1.3.101.112).
 fn is_ed25519(subject_public_key_info: &[u8]) -> bool {
     const ED25519: der::oid::ObjectIdentifier =
         der::oid::ObjectIdentifier::new_unwrap("1.3.101.112");

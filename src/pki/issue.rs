@@ -14,8 +14,8 @@ use super::serial::SerialNumber;
 use super::template::Template;
 use super::validity::{rfc3339, truncate_to_seconds};
 
-/// What to do when the requested notAfter is later than the CA's own notAfter,
-/// or longer than a short-lived CA allows.
+/// Handling of a requested notAfter that is later than the CA's own notAfter, or
+/// longer than a short-lived CA allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExpiryPolicy {
     /// Fail with a `Validation` error, as ACM Private CA does (the CLI).
@@ -37,11 +37,11 @@ pub struct IssueRequest<'a> {
     pub not_before: OffsetDateTime,
     /// notAfter of the new certificate, before any cap.
     pub not_after: OffsetDateTime,
-    /// How a notAfter past the CA's limits is handled.
+    /// Handling of a notAfter past the CA's limits.
     pub expiry_policy: ExpiryPolicy,
 }
 
-/// Why and by how much notAfter was shortened.
+/// The reason for, and the size of, a shortened notAfter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotAfterCap {
     /// notAfter as requested.

@@ -330,8 +330,8 @@ async fn publish_events<K: CaObject>(ca: &K, recorder: &Recorder, decision: &Dec
 }
 
 /// Sets the readiness and notAfter gauges of the CA.
-// NOTE: the gauges of a deleted CA stay until restart, because no finalizer
-// tells the controller about the deletion.
+// NOTE: the gauges of a deleted CA stay until restart, because without a
+// finalizer the controller is not notified of the deletion.
 fn record_metrics<K: CaObject>(ca: &K, shared: &Context, decision: &Decision) {
     let namespace = ca.namespace().unwrap_or_default();
     let name = ca.name_any();
